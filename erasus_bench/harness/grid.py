@@ -1,0 +1,68 @@
+"""Expand a run request (protocol x strategies x selectors x fractions x seeds) into cells."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from erasus_bench.errors import UserError
+from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
+from erasus_bench.protocols.base import Protocol
+from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, Registry
+
+DEFAULT_FRACTIONS = (0.1,)
+DEFAULT_SEEDS = 3
+
+
+def parse_fractions(text: str) -> list[float]:
+    """``"0.05,0.1"`` -> [0.05, 0.1]; each must lie in (0, 1]."""
+    out = []
+    for part in text.split(","):
+        try:
+            f = float(part)
+        except ValueError:
+            raise UserError(f"fraction {part.strip()!r} is not a number; valid: numbers in "
+                            "(0, 1], e.g. --fractions 0.05,0.1,0.3,1.0") from None
+        if not 0 < f <= 1:
+            raise UserError(f"fraction {part.strip()} is outside (0, 1]; valid: numbers in "
+                            "(0, 1], e.g. --fractions 0.05,0.1,0.3,1.0")
+        out.append(f)
+    return sorted(set(out))
+
+
+def applicable(registry: Registry[Any], protocol: Protocol, names: Sequence[str] | None
+               ) -> list[str]:
+    """The named plugins (all when ``names`` is None), each checked to apply to ``protocol``."""
+    fits = [e.name for e in registry.entries() if protocol.modality in e.applies_to]
+    if names is None:
+        return fits
+    for name in names:
+        entry = registry.entry(name)
+        if protocol.modality not in entry.applies_to:
+            raise UserError(f"{registry.kind} {name!r} does not apply to protocol "
+                            f"{protocol.name!r}; valid choices: {', '.join(fits)}")
+    return list(dict.fromkeys(names))
+
+
+def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence[str] | None,
+               selectors: Sequence[str] | None, fractions: Sequence[float], seeds: int
+               ) -> tuple[Protocol, dict[str, Any], list[CellSpec]]:
+    """The protocol, its resolved config and every cell: reference rows first, then methods.
+
+    The ``full`` selector ignores the fraction, so it runs once per strategy at fraction 1.0.
+    """
+    if seeds < 1:
+        raise UserError(f"--seeds {seeds} is invalid: the number of seeds must be >= 1")
+    protocol: Protocol = PROTOCOLS.get(protocol_name)()
+    config = protocol.resolve_config(options)
+    strategy_names = applicable(STRATEGIES, protocol, strategies)
+    selector_names = applicable(SELECTORS, protocol, selectors)
+    cells = [CellSpec(protocol.name, config, ref, None, None, seed)
+             for seed in range(seeds) for ref in REFERENCE_ROWS]
+    for seed in range(seeds):
+        for strategy in strategy_names:
+            hp = protocol.hparams(strategy, STRATEGIES.get(strategy).default_hparams())
+            for selector in selector_names:
+                for fraction in ([1.0] if selector == "full" else fractions):
+                    cells.append(CellSpec(protocol.name, config, strategy, selector, fraction,
+                                          seed, hp))
+    return protocol, config, cells

@@ -1,0 +1,145 @@
+"""Run one grid cell: select a coreset, unlearn, evaluate on the full forget set, write the record."""
+from __future__ import annotations
+
+import copy
+import json
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from erasus_bench.harness.cache import ModelCache
+from erasus_bench.harness.env import environment
+from erasus_bench.harness.spec import CellSpec
+from erasus_bench.harness.store import SCHEMA, record_path, write_atomic
+from erasus_bench.methods.task import SelectionContext, UnlearnTask
+from erasus_bench.protocols.base import Setting
+from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES
+
+
+class CellError(Exception):
+    """A method broke its contract (bad coreset, non-finite weights or metrics)."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a run reads and writes; picklable, sent to every worker."""
+
+    results_dir: str
+    cache_dir: str
+    command: str
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """What the main process learns about a finished cell."""
+
+    key: str
+    status: str
+    error: str | None
+    path: str
+
+
+_SETTINGS: dict[tuple[str, str, int], Setting] = {}
+
+
+def get_setting(protocol: str, config: dict[str, Any], seed: int, cache_dir: str) -> Setting:
+    """The protocol's setting for ``seed``, built once per process."""
+    key = (protocol, json.dumps(config, sort_keys=True), seed)
+    if key not in _SETTINGS:
+        _SETTINGS[key] = PROTOCOLS.get(protocol)().setup(config, seed, ModelCache(cache_dir))
+    return _SETTINGS[key]
+
+
+def prepare(protocol: str, config: dict[str, Any], seed: int, cache_dir: str) -> int:
+    """Train (or load) the base and gold models of one seed; returns the seed."""
+    get_setting(protocol, config, seed, cache_dir)
+    return seed
+
+
+def check_coreset(idx: np.ndarray, n: int, k: int, selector: str) -> np.ndarray:
+    """The selector's indices as int64, or a CellError saying how they break the contract."""
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise CellError(f"selector {selector!r} returned {idx.dtype} array of shape {idx.shape};"
+                        " expected a 1-D integer array of indices into the forget set")
+    if len(np.unique(idx)) != len(idx) or (len(idx) and (idx.min() < 0 or idx.max() >= n)):
+        raise CellError(f"selector {selector!r} returned repeated or out-of-range indices "
+                        f"(forget set has {n} samples)")
+    if len(idx) not in (min(k, n), n):
+        raise CellError(f"selector {selector!r} returned {len(idx)} indices, asked for {k}")
+    return idx.astype(np.int64)
+
+
+def all_finite(model: nn.Module) -> bool:
+    """True when every parameter and buffer of ``model`` is finite."""
+    return all(bool(torch.isfinite(t).all()) for t in
+               [*model.parameters(), *(b for b in model.buffers() if b.is_floating_point())])
+
+
+def unlearn(spec: CellSpec, setting: Setting) -> tuple[nn.Module, list[int] | None,
+                                                       dict[str, float], float]:
+    """Apply the cell's selector and strategy; returns model, coreset, timings, cost (s)."""
+    if spec.strategy == "original":
+        return setting.base, None, {"select_s": 0.0, "unlearn_s": 0.0}, 0.0
+    if spec.strategy == "retrain":
+        t = setting.gold_train_s
+        return setting.gold, None, {"select_s": 0.0, "unlearn_s": t}, t
+    assert spec.selector is not None and spec.fraction is not None
+    n = len(setting.forget)
+    k = max(1, round(spec.fraction * n))
+    torch.manual_seed(spec.seed)
+    ctx = SelectionContext(setting.base, setting.forget, setting.adapter, spec.seed,
+                           setting.num_classes)
+    start = time.perf_counter()
+    idx = check_coreset(SELECTORS.get(spec.selector)().select(ctx, k), n, k, spec.selector)
+    select_s = time.perf_counter() - start
+    task = UnlearnTask(model=copy.deepcopy(setting.base),
+                       original=copy.deepcopy(setting.base).requires_grad_(False).eval(),
+                       forget=setting.forget.subset(idx), retain=setting.retain,
+                       adapter=setting.adapter, seed=spec.seed,
+                       num_classes=setting.num_classes)
+    torch.manual_seed(spec.seed)
+    start = time.perf_counter()
+    model = STRATEGIES.get(spec.strategy)(**spec.hparams).unlearn(task)
+    unlearn_s = time.perf_counter() - start
+    if not all_finite(model):
+        raise CellError(f"strategy {spec.strategy!r} produced non-finite weights")
+    return model, idx.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s}, select_s + unlearn_s
+
+
+def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
+    """Run ``spec`` and write its record (ok or failed) atomically."""
+    path = record_path(Path(ctx.results_dir), spec)
+    protocol = PROTOCOLS.get(spec.protocol)()
+    record: dict[str, Any] = {
+        "schema": SCHEMA, "protocol": spec.protocol, "config": spec.config(),
+        "config_hash": spec.config_hash, "status": "ok", "error": None, "metrics": {},
+        "per_example": {}, "timings": {}, "env": environment(),
+        "provenance": protocol.provenance(spec.protocol_config), "command": ctx.command,
+    }
+    try:
+        setting = get_setting(spec.protocol, spec.protocol_config, spec.seed, ctx.cache_dir)
+        model, coreset, timings, cost = unlearn(spec, setting)
+        start = time.perf_counter()
+        ev = protocol.evaluate(setting, model, cost)
+        timings["evaluate_s"] = time.perf_counter() - start
+        bad = [k for k, v in ev.metrics.items() if v is not None and not np.isfinite(v)]
+        if bad:
+            raise CellError(f"non-finite metrics: {', '.join(bad)}")
+        record.update(metrics=ev.metrics, timings=timings,
+                      per_example={**ev.per_example, "coreset": coreset})
+    except Exception as e:  # a broken method must not stop the grid: record why and go on
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        record.update(status="failed",
+                      error=f"{type(e).__name__}: {e} (at {Path(where.filename).name}:"
+                            f"{where.lineno})")
+    record["created"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_atomic(path, record)
+    return CellOutcome(spec.readable_key, record["status"], record["error"], str(path))

@@ -1,0 +1,57 @@
+"""The frozen specification of one grid cell; its hash is the record's and the cache's key."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REFERENCE_ROWS = ("original", "retrain")
+CODE_VERSION = 1  # bump when the cell pipeline changes what a given config produces
+
+
+def stable_hash(obj: Any, length: int = 12) -> str:
+    """SHA-256 of the canonical JSON of ``obj`` (sorted keys), truncated."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything that determines one result: protocol and its config, method, coreset, seed."""
+
+    protocol: str
+    protocol_config: dict[str, Any]
+    strategy: str
+    selector: str | None
+    fraction: float | None
+    seed: int
+    hparams: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_reference(self) -> bool:
+        return self.strategy in REFERENCE_ROWS
+
+    def config(self) -> dict[str, Any]:
+        """The record's ``config`` block."""
+        d = asdict(self)
+        d.pop("protocol")
+        return d
+
+    @property
+    def config_hash(self) -> str:
+        return stable_hash({"protocol": self.protocol, **self.config(),
+                            "code_version": CODE_VERSION})
+
+    @property
+    def readable_key(self) -> str:
+        """Human-readable part of the record's file name."""
+        if self.is_reference:
+            return f"{self.strategy}__s{self.seed}"
+        return f"{self.strategy}__{self.selector}__f{self.fraction:g}__s{self.seed}"
+
+    @property
+    def variant(self) -> str:
+        """Folder for this protocol configuration (e.g. the scenario of `general`)."""
+        return "_".join(f"{v}" for _, v in sorted(self.protocol_config.items())
+                        if isinstance(v, str) and "/" not in v)[:60] or "default"

@@ -1,0 +1,93 @@
+"""Text shared by the Markdown and HTML renderers: numbers, cells, row labels, record links."""
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+MISSING = "—"
+FAILED = "failed"
+
+
+def fmt_num(v: float, like: float | None = None) -> str:
+    """Three decimals for 0 and in [0.001, 10), one decimal up to 10^4, scientific otherwise;
+    the style follows ``like`` when given (a cell's bounds are written like its mean)."""
+    a = abs(v if like is None else like)
+    if 0 < a < 1e-3 or a >= 1e4:
+        return f"{v:.2e}"
+    return f"{v:.3f}" if a < 10 else f"{v:.1f}"
+
+
+def cell_parts(cell: dict[str, Any]) -> tuple[str, str]:
+    """(mean, interval) texts: ``("0.012", "[0.008, 0.016]")`` or ``("0.970", "(n=1)")``."""
+    m = cell["mean"]
+    if cell["lo"] is None:
+        return fmt_num(m), "(n=1)"
+    return fmt_num(m), f"[{fmt_num(cell['lo'], m)}, {fmt_num(cell['hi'], m)}]"
+
+
+def fmt_cell(cell: dict[str, Any] | None, row: dict[str, Any]) -> str:
+    """``"0.012 [0.008, 0.016]"``, ``"0.970 (n=1)"``, ``"failed"`` (no ok record) or ``"—"``."""
+    if cell is None:
+        return FAILED if not row["seeds"] and row["n_failed"] else MISSING
+    return " ".join(cell_parts(cell))
+
+
+def header(metric: dict[str, Any]) -> str:
+    """``"Avg. gap ↓"``, with the unit: ``"Unlearn time (s) ↓"``."""
+    unit = f" ({metric['unit']})" if metric["unit"] else ""
+    return f"{metric['display']}{unit} {metric['arrow']}"
+
+
+def row_label(row: dict[str, Any]) -> tuple[str, str, str]:
+    """(strategy, selector, fraction) as shown; reference rows have ``—`` for the last two."""
+    frac = MISSING if row["fraction"] is None else f"{row['fraction']:g}"
+    return row["strategy"], row["selector"] or MISSING, frac
+
+
+def failures_text(row: dict[str, Any]) -> str:
+    """``""`` or ``"2 of 5"`` runs failed."""
+    return f"{row['n_failed']} of {len(row['records'])}" if row["n_failed"] else ""
+
+
+def errors_text(row: dict[str, Any]) -> str:
+    """The distinct errors of a row's failed records, ``"; "``-joined."""
+    return "; ".join(dict.fromkeys(r["error"] or "unknown error" for r in row["records"]
+                                   if r["status"] != "ok"))
+
+
+def record_links(row: dict[str, Any], record_base: str) -> list[tuple[str, str]]:
+    """(text, href) per record of ``row``: ``("s0", "../results/general/.../x.json")``, with
+    ``" ✗"`` after a failed one."""
+    return [(f"s{r['seed']}" + ("" if r["status"] == "ok" else " ✗"),
+             posixpath.join(record_base, r["path"])) for r in row["records"]]
+
+
+def provenance_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) lines of a page's provenance block."""
+    p = summary["provenance"]
+    st = summary["statistics"]
+    items = [(k.capitalize(), "; ".join(v)) for k, v in p["sources"].items()]
+    items += [
+        ("Seeds", f"{', '.join(map(str, p['seeds']))} ({len(p['seeds'])})"),
+        ("Command", " | ".join(p["commands"]) or MISSING),
+        ("Commit", ", ".join(p["git_commits"]) or MISSING),
+        ("Environment", "; ".join(f"{k} {', '.join(v)}" for k, v in p["env"].items())
+         or MISSING),
+        ("Date", p["date"] or MISSING),
+        ("Records", f"{p['n_records']} ({p['n_failed']} failed)"),
+        ("Statistics", f"{st['estimate']}, {st['confidence']:.0%} {st['interval']} "
+                       f"[lo, hi] ({st['source']}, {st['n_resamples']} resamples, seed "
+                       f"{st['seed']}); n=1: no interval"),
+    ]
+    return items
+
+
+def default_data_warning(summary: dict[str, Any]) -> str | None:
+    """The banner text when any record ran on the embedded default data, else None."""
+    p = summary["provenance"]
+    if not p["data_is_default"]:
+        return None
+    data = "; ".join(p["sources"].get("data", [])) or "unknown"
+    model = "; ".join(p["sources"].get("model", [])) or "unknown"
+    return (f"These results use the embedded default data, not a published benchmark. "
+            f"Data: {data}. Model: {model}.")

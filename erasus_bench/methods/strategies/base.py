@@ -1,0 +1,41 @@
+"""The strategy contract and its registration decorator."""
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from torch import nn
+
+from erasus_bench.methods.task import ALL_MODALITIES, UnlearnTask
+from erasus_bench.registry import STRATEGIES
+
+
+class Strategy(ABC):
+    """An unlearning strategy. Hyperparameters are keyword arguments of ``__init__`` with defaults
+    (sklearn style: stored as same-named attributes, no logic); ``unlearn`` does the work."""
+
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def unlearn(self, task: UnlearnTask) -> nn.Module:
+        """Return the unlearned model (``task.model`` modified in place, or a new module)."""
+
+    @classmethod
+    def default_hparams(cls) -> dict[str, Any]:
+        """The defaults declared in ``__init__``."""
+        sig = inspect.signature(cls.__init__)
+        return {n: p.default for n, p in sig.parameters.items()
+                if n != "self" and p.default is not inspect.Parameter.empty}
+
+
+def register_strategy(name: str, *, description: str,
+                      modalities: tuple[str, ...] = ALL_MODALITIES) -> Callable[[type], type]:
+    """Class decorator registering a Strategy subclass; ``modalities`` says which protocols fit."""
+
+    def deco(cls: type) -> type:
+        cls.name = name
+        return STRATEGIES.register(name, description=description, applies_to=modalities)(cls)
+
+    return deco

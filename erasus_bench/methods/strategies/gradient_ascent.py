@@ -1,0 +1,27 @@
+"""Gradient ascent on the forget set ("NegGrad"; Thudi et al., EuroS&P 2022, "Unrolling SGD";
+Graves et al., AAAI 2021, "Amnesiac Machine Learning")."""
+from __future__ import annotations
+
+from torch import nn
+
+from erasus_bench.methods.strategies._common import make_optimizer, optimize, streams
+from erasus_bench.methods.strategies.base import Strategy, register_strategy
+from erasus_bench.methods.task import UnlearnTask
+
+
+@register_strategy("gradient_ascent", description="maximise the training loss on the forget set")
+class GradientAscent(Strategy):
+    """``steps`` optimizer steps on the negated training loss of forget-coreset batches."""
+
+    def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 1e-3,
+                 optimizer: str = "sgd") -> None:
+        self.steps = steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+
+    def unlearn(self, task: UnlearnTask) -> nn.Module:
+        model = task.model
+        forget, _ = streams(task, self.batch_size)
+        return optimize(model, make_optimizer(model, self.optimizer, self.lr), self.steps,
+                        lambda t: -task.adapter.loss(model, next(forget)))

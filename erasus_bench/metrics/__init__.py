@@ -1,0 +1,1 @@
+"""Metric metadata (the registry) and the pure metric functions protocols compute with."""

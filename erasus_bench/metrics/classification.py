@@ -1,0 +1,45 @@
+"""Metric computations for classifier unlearning (SalUn / l1-sparse conventions)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy.stats import ks_2samp
+from sklearn.metrics import roc_curve
+
+GAP_METRICS = ("forget_acc", "retain_acc", "test_acc", "mia_efficacy")
+
+
+def accuracy(correct: np.ndarray) -> float:
+    """Share of correct predictions."""
+    return float(np.mean(correct)) if len(correct) else float("nan")
+
+
+def loss_threshold(member_loss: np.ndarray, nonmember_loss: np.ndarray) -> float:
+    """Loss threshold of the membership attack "member iff loss <= t" that maximises balanced
+    accuracy (Youden's J) on members vs non-members (Yeom et al., CSF 2018)."""
+    scores = -np.concatenate([member_loss, nonmember_loss])
+    labels = np.concatenate([np.ones(len(member_loss)), np.zeros(len(nonmember_loss))])
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    best = int(np.argmax(tpr - fpr))
+    return float(-thresholds[best])
+
+
+def mia_efficacy(retain_loss: np.ndarray, test_loss: np.ndarray, forget_loss: np.ndarray
+                 ) -> float:
+    """MIA-efficacy (Jia et al., NeurIPS 2023, Sec. 5.1): share of forget samples that an attack
+    fitted on retain (members) vs test (non-members) predicts as non-members."""
+    t = loss_threshold(np.asarray(retain_loss), np.asarray(test_loss))
+    return float(np.mean(np.asarray(forget_loss) > t))
+
+
+def avg_gap(metrics: Mapping[str, float], gold: Mapping[str, float],
+            keys: Sequence[str] = GAP_METRICS) -> float:
+    """Average gap (Fan et al., SalUn, ICLR 2024): mean |metric - gold metric| over ``keys``."""
+    return float(np.mean([abs(metrics[k] - gold[k]) for k in keys]))
+
+
+def forget_quality(model_values: np.ndarray, gold_values: np.ndarray) -> float:
+    """Forget quality (Maini et al., TOFU 2024): two-sample KS-test p-value between the model's
+    and the gold model's per-sample forget statistics."""
+    return float(ks_2samp(np.asarray(model_values), np.asarray(gold_values)).pvalue)

@@ -1,0 +1,1 @@
+"""Protocols: data splits, base/gold model recipes and metric suites (one plugin each)."""

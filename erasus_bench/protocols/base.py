@@ -1,0 +1,97 @@
+"""The protocol contract: what a protocol plugin provides to the harness."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from torch import nn
+
+from erasus_bench.harness.cache import ModelCache
+from erasus_bench.methods.adapter import ModelAdapter
+from erasus_bench.methods.examples import Examples
+from erasus_bench.registry import PROTOCOLS
+
+
+@dataclass
+class Evaluation:
+    """Metric values (plain numbers or None) and the per-example values they come from."""
+
+    metrics: dict[str, float | None]
+    per_example: dict[str, list] = field(default_factory=dict)
+
+
+@dataclass
+class Setting:
+    """One seed of a protocol, ready to unlearn: splits, adapter, base and gold models."""
+
+    config: dict[str, Any]
+    seed: int
+    adapter: ModelAdapter
+    base: nn.Module
+    gold: nn.Module
+    forget: Examples
+    retain: Examples
+    gold_train_s: float
+    num_classes: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    gold_eval: Evaluation | None = None
+
+
+class Protocol(ABC):
+    """A benchmark protocol. Subclasses are registered with ``register_protocol``."""
+
+    name: ClassVar[str] = ""
+    modality: ClassVar[str] = ""
+
+    @abstractmethod
+    def default_config(self) -> dict[str, Any]:
+        """The protocol options and their defaults (recorded as ``protocol_config``)."""
+
+    def resolve_config(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Defaults updated with the user's options; unknown options or values are UserErrors."""
+        from erasus_bench.errors import UserError
+
+        config = self.default_config()
+        for key, value in overrides.items():
+            if key not in config:
+                raise UserError(f"protocol {self.name!r} has no option {key!r}; "
+                                f"valid options: {', '.join(sorted(config))}")
+            config[key] = value
+        self.validate_config(config)
+        return config
+
+    def validate_config(self, config: dict[str, Any]) -> None:
+        """Raise a UserError naming the bad value and the valid choices."""
+
+    @abstractmethod
+    def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
+        """The hyperparameters ``strategy`` runs with on this protocol (same budget for all)."""
+
+    @abstractmethod
+    def metric_names(self) -> list[str]:
+        """The metrics this protocol reports, in display order."""
+
+    @abstractmethod
+    def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
+        """Data splits plus base and gold models for ``seed`` (trained once, then cached)."""
+
+    @abstractmethod
+    def evaluate(self, setting: Setting, model: nn.Module, unlearn_time: float | None
+                 ) -> Evaluation:
+        """The metric suite on ``model``, always on the FULL forget set."""
+
+    @abstractmethod
+    def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Which data and model produce this protocol's results (shown on every page)."""
+
+
+def register_protocol(name: str, *, description: str) -> Callable[[type], type]:
+    """Class decorator registering a Protocol subclass (its ``modality`` is where it applies)."""
+
+    def deco(cls: type) -> type:
+        cls.name = name
+        return PROTOCOLS.register(name, description=description, applies_to=(cls.modality,))(cls)
+
+    return deco

@@ -1,0 +1,126 @@
+"""`general`: unlearn a random 10% of train (or one class) from an MLP classifier; compare with a
+model retrained on the retain split (SalUn / l1-sparse evaluation conventions)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from erasus_bench.errors import UserError, unknown_choice
+from erasus_bench.harness.cache import ModelCache
+from erasus_bench.methods.classifier import ClassifierAdapter
+from erasus_bench.methods.examples import Examples
+from erasus_bench.metrics import classification as M
+from erasus_bench.protocols.base import Evaluation, Protocol, Setting, register_protocol
+from erasus_bench.protocols.general.data import DEFAULT_DATASET, load_raw, make_splits
+from erasus_bench.protocols.general.hparams import hparams_for
+from erasus_bench.protocols.general.model import Recipe, build_model, train_model
+
+SCENARIOS = ("random", "class")
+METRICS = ("avg_gap", "forget_acc", "retain_acc", "test_acc", "mia_efficacy", "forget_quality",
+           "unlearn_time", "speedup")
+
+
+def _round(values: torch.Tensor | np.ndarray, digits: int = 6) -> list[float]:
+    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=np.float64)]
+
+
+@register_protocol("general", description="classifier unlearning (digits MLP by default; "
+                   "random 10% or one-class forget set), gold = retrain on retain")
+class GeneralProtocol(Protocol):
+    """Digits (or a datasets classification set) + MLP; base on train, gold on retain."""
+
+    modality = "classifier"
+    recipe = Recipe()
+
+    def default_config(self) -> dict[str, Any]:
+        return {"scenario": "random", "dataset": DEFAULT_DATASET, "forget_fraction": 0.1,
+                "forget_class": 0}
+
+    def validate_config(self, config: dict[str, Any]) -> None:
+        if config["scenario"] not in SCENARIOS:
+            raise unknown_choice("scenario", config["scenario"], SCENARIOS)
+        if not 0 < float(config["forget_fraction"]) < 1:
+            raise UserError(f"forget_fraction {config['forget_fraction']} is outside (0, 1)")
+
+    def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
+        return hparams_for(strategy, defaults)
+
+    def metric_names(self) -> list[str]:
+        return list(METRICS)
+
+    def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
+        default = config["dataset"] == DEFAULT_DATASET
+        data = ("scikit-learn load_digits (bundled, offline)" if default
+                else f"datasets: {config['dataset']}")
+        r = self.recipe
+        forget = (f"random {config['forget_fraction']:.0%} of train" if config["scenario"] ==
+                  "random" else f"all train samples of class {config['forget_class']}")
+        return {
+            "data": f"{data}; standardised, stratified 70/30 train/test split per seed; "
+                    f"forget set: {forget}",
+            "data_is_default": default,
+            "model": f"MLP (2x{r.hidden} ReLU) trained {r.epochs} epochs with Adam "
+                     f"lr={r.lr:g}; base on train, gold (retrain) on retain, same seed",
+            "benchmark": "general (classifier unlearning; SalUn/l1-sparse metric conventions)",
+        }
+
+    def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
+        raw = load_raw(config["dataset"])
+        forget_class = int(config["forget_class"])
+        if config["scenario"] == "class" and forget_class not in set(raw.y.tolist()):
+            raise UserError(f"forget_class {forget_class} is not a label of {config['dataset']!r}"
+                            f"; valid: 0..{int(raw.y.max())}")
+        s = make_splits(raw, seed, config["scenario"], float(config["forget_fraction"]),
+                        forget_class)
+
+        def cached(data: Examples) -> tuple[nn.Module, float]:
+            key = {"protocol": self.name, "train_data": data.fingerprint(),
+                   "recipe": self.recipe.key(), "seed": seed}
+            blank = build_model(s.in_dim, s.num_classes, self.recipe, seed)
+            return cache.get_or_train(key, blank, lambda: train_model(
+                data, s.in_dim, s.num_classes, self.recipe, seed))
+
+        base, _ = cached(s.train)
+        gold, gold_s = cached(s.retain)
+        for m in (base, gold):
+            m.requires_grad_(True)
+        setting = Setting(config, seed, ClassifierAdapter(), base, gold, s.forget, s.retain,
+                          gold_s, s.num_classes, extra={"test": s.test})
+        setting.gold_eval = self._raw_eval(setting, gold)
+        return setting
+
+    def _raw_eval(self, setting: Setting, model: nn.Module) -> Evaluation:
+        """Accuracies, MIA-efficacy and per-example values (no gold comparison)."""
+        ad = setting.adapter
+        out: dict[str, Any] = {}
+        per: dict[str, list] = {}
+        losses = {}
+        for split, ex in (("forget", setting.forget), ("retain", setting.retain),
+                          ("test", setting.extra["test"])):
+            model.eval()
+            with torch.no_grad():
+                logits = torch.cat([ad.logits(model, b) for b in ex.batches(1024)])
+            y = ex.tensors["y"]
+            correct = (logits.argmax(1) == y).numpy()
+            losses[split] = torch.nn.functional.cross_entropy(logits, y, reduction="none").numpy()
+            out[f"{split}_acc"] = M.accuracy(correct)
+            per[f"{split}_correct"] = correct.astype(int).tolist()
+        out["mia_efficacy"] = M.mia_efficacy(losses["retain"], losses["test"], losses["forget"])
+        per["forget_loss"] = _round(losses["forget"])
+        return Evaluation(out, per)
+
+    def evaluate(self, setting: Setting, model: nn.Module, unlearn_time: float | None
+                 ) -> Evaluation:
+        ev = self._raw_eval(setting, model)
+        gold = setting.gold_eval
+        assert gold is not None
+        m = ev.metrics
+        m["avg_gap"] = M.avg_gap(m, gold.metrics)
+        m["forget_quality"] = M.forget_quality(ev.per_example["forget_loss"],
+                                               gold.per_example["forget_loss"])
+        m["unlearn_time"] = unlearn_time
+        m["speedup"] = (setting.gold_train_s / unlearn_time) if unlearn_time else None
+        return Evaluation({k: m[k] for k in METRICS}, ev.per_example)

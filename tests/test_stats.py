@@ -1,0 +1,76 @@
+"""mean_ci: seeded BCa bootstrap with percentile, degenerate and n=1 fallbacks, log scale."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from erasus_bench.harness.stats import mean_ci
+
+
+def test_matches_an_independent_scipy_call() -> None:
+    x = [0.12, 0.08, 0.15, 0.11, 0.09]
+    ref = stats.bootstrap((np.array(x),), np.mean, n_resamples=2000, method="BCa",
+                          rng=np.random.default_rng(7)).confidence_interval
+    out = mean_ci(x, n_resamples=2000, seed=7)
+    assert out["method"] == "BCa" and out["n"] == 5 and out["scale"] == "linear"
+    assert out["mean"] == pytest.approx(0.11)
+    assert (out["lo"], out["hi"]) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    assert out["lo"] < out["mean"] < out["hi"]
+
+
+def test_two_values_span_their_range() -> None:
+    # every resample mean of {a, b} lies in [a, b], so the 95% CI is (nearly) [a, b]
+    out = mean_ci([1.0, 2.0])
+    assert out["mean"] == 1.5
+    assert 1.0 <= out["lo"] < 1.5 < out["hi"] <= 2.0
+
+
+def test_seeded_and_confidence_widens() -> None:
+    x = np.random.default_rng(0).normal(size=8)
+    assert mean_ci(x, seed=3) == mean_ci(x, seed=3)
+    narrow, wide = mean_ci(x, confidence=0.5), mean_ci(x, confidence=0.99)
+    assert wide["lo"] < narrow["lo"] < narrow["hi"] < wide["hi"]
+
+
+def test_one_value_has_no_interval() -> None:
+    assert mean_ci([0.3]) == {"mean": 0.3, "lo": None, "hi": None, "n": 1,
+                              "scale": "linear", "method": "n=1"}
+
+
+def test_equal_values_are_degenerate_not_nan() -> None:
+    out = mean_ci([0.5, 0.5, 0.5])
+    assert out == {"mean": 0.5, "lo": 0.5, "hi": 0.5, "n": 3, "scale": "linear",
+                   "method": "degenerate"}
+
+
+def test_percentile_fallback_when_bca_fails() -> None:
+    # tiny values underflow BCa's acceleration term: scipy warns and returns NaN bounds
+    x = [1e-300, 1e-300, 2e-300]
+    with pytest.warns(stats.DegenerateDataWarning), np.errstate(invalid="ignore"):
+        ref = stats.bootstrap((np.array(x),), np.mean, n_resamples=500,
+                              rng=np.random.default_rng(0)).confidence_interval
+    assert np.isnan(ref.low)
+    out = mean_ci(x, n_resamples=500)
+    assert out["method"] == "percentile"
+    assert 1e-300 <= out["lo"] <= out["mean"] <= out["hi"] <= 2e-300
+
+
+def test_degenerate_after_log_floor() -> None:
+    out = mean_ci([0.0, 1e-320], log_scale=True)  # both floored to 1e-300
+    assert out["method"] == "degenerate" and out["lo"] == out["hi"] == out["mean"]
+
+
+def test_log_scale_is_a_geometric_mean() -> None:
+    out = mean_ci([1e-2, 1e-4, 1e-6], log_scale=True, n_resamples=2000)
+    assert out["scale"] == "log10" and out["mean"] == pytest.approx(1e-4)
+    logs = mean_ci([-2.0, -4.0, -6.0], n_resamples=2000)
+    assert out["lo"] == pytest.approx(10 ** logs["lo"])
+    assert out["hi"] == pytest.approx(10 ** logs["hi"])
+    assert mean_ci([0.0, 1e-10], log_scale=True)["mean"] == pytest.approx(1e-155)  # 0 -> 1e-300
+
+
+def test_rejects_empty_and_non_finite() -> None:
+    for bad in ([], [0.1, float("nan")]):
+        with pytest.raises(ValueError):
+            mean_ci(bad)
