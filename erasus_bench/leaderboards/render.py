@@ -10,10 +10,6 @@ from pathlib import Path
 
 from erasus_bench.errors import UserError
 from erasus_bench.harness.store import load_records
-from erasus_bench.leaderboards.html import render_html, render_index
-from erasus_bench.leaderboards.markdown import render_markdown
-from erasus_bench.leaderboards.plots import tradeoff_png
-from erasus_bench.leaderboards.summarise import summarise, summary_to_csv, summary_to_json
 
 INDEX = "index.html"
 TRADEOFF_X = "test_acc"
@@ -36,6 +32,12 @@ def build_pages(results_dir: str | Path, out_dir: str | Path,
                 protocols: Sequence[str] | None = None) -> dict[str, bytes]:
     """File name -> content of every page for ``protocols`` (default: all with records), and
     ``index.html`` with a card per protocol that has records. Writes nothing."""
+    # imported here so that a run whose pages are up to date does not pay for them
+    from erasus_bench.leaderboards.html import render_html, render_index
+    from erasus_bench.leaderboards.markdown import render_markdown
+    from erasus_bench.leaderboards.plots import tradeoff_png
+    from erasus_bench.leaderboards.summarise import summarise, summary_to_csv, summary_to_json
+
     records = load_records(results_dir)
     present = sorted({r["protocol"] for r in records if r.get("protocol")})
     missing = sorted(set(protocols or ()) - set(present))

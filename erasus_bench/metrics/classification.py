@@ -4,8 +4,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import ks_2samp
-from sklearn.metrics import roc_curve
 
 GAP_METRICS = ("forget_acc", "retain_acc", "test_acc", "mia_efficacy")
 
@@ -18,6 +16,8 @@ def accuracy(correct: np.ndarray) -> float:
 def loss_threshold(member_loss: np.ndarray, nonmember_loss: np.ndarray) -> float:
     """Loss threshold of the membership attack "member iff loss <= t" that maximises balanced
     accuracy (Youden's J) on members vs non-members (Yeom et al., CSF 2018)."""
+    from sklearn.metrics import roc_curve  # lazy: scipy/sklearn imports cost ~1 s per process
+
     scores = -np.concatenate([member_loss, nonmember_loss])
     labels = np.concatenate([np.ones(len(member_loss)), np.zeros(len(nonmember_loss))])
     fpr, tpr, thresholds = roc_curve(labels, scores)
@@ -42,4 +42,6 @@ def avg_gap(metrics: Mapping[str, float], gold: Mapping[str, float],
 def forget_quality(model_values: np.ndarray, gold_values: np.ndarray) -> float:
     """Forget quality (Maini et al., TOFU 2024): two-sample KS-test p-value between the model's
     and the gold model's per-sample forget statistics."""
+    from scipy.stats import ks_2samp
+
     return float(ks_2samp(np.asarray(model_values), np.asarray(gold_values)).pvalue)

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from erasus_bench.errors import UserError
 from erasus_bench.methods.examples import Examples
@@ -100,6 +98,9 @@ def make_splits(raw: RawData, seed: int, scenario: str, forget_fraction: float,
                 forget_class: int) -> Splits:
     """Stratified 70/30 train/test split per seed; forget = a random ``forget_fraction`` of train
     (scenario ``random``) or every train sample of ``forget_class`` (scenario ``class``)."""
+    from sklearn.model_selection import train_test_split  # lazy: keeps cached reruns fast
+    from sklearn.preprocessing import StandardScaler
+
     idx = np.arange(len(raw.y))
     tr, te = train_test_split(idx, test_size=0.3, stratify=raw.y, random_state=seed)
     scaler = StandardScaler().fit(raw.x[tr])

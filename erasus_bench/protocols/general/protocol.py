@@ -59,8 +59,8 @@ class GeneralProtocol(Protocol):
         forget = (f"random {config['forget_fraction']:.0%} of train" if config["scenario"] ==
                   "random" else f"all train samples of class {config['forget_class']}")
         return {
-            "data": f"{data}; standardised, stratified 70/30 train/test split per seed; "
-                    f"forget set: {forget}",
+            "data": f"{data}; standardised, stratified 70/30 train/test split per seed",
+            "forget": forget,
             "data_is_default": default,
             "model": f"MLP (2x{r.hidden} ReLU) trained {r.epochs} epochs with Adam "
                      f"lr={r.lr:g}; base on train, gold (retrain) on retain, same seed",
