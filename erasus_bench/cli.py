@@ -73,14 +73,25 @@ def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str
         workers: int | None, force: bool, results_dir: str, leaderboards_dir: str,
         cache_dir: str | None, no_render: bool) -> None:
     """Run the grid on a protocol, then render its leaderboard."""
-    from erasus_bench.harness.grid import build_grid, parse_fractions
-    from erasus_bench.harness.run import run_grid
+    from erasus_bench.harness.grid import parse_fractions
 
     if all_methods and (strategies or selectors):
         raise UserError("--all-methods cannot be combined with --strategies/--selectors")
+    _run_and_render(protocol, _split(strategies), _split(selectors), parse_fractions(fractions),
+                    seeds, scenario, dataset, workers, force, results_dir, leaderboards_dir,
+                    cache_dir, no_render)
+
+
+def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list[str] | None,
+                    fractions: list[float], seeds: int, scenario: str | None,
+                    dataset: str | None, workers: int | None, force: bool, results_dir: str,
+                    leaderboards_dir: str, cache_dir: str | None, no_render: bool) -> None:
+    """Build the grid (validating every name and value), run it, render; exit 1 on failures."""
+    from erasus_bench.harness.grid import build_grid
+    from erasus_bench.harness.run import run_grid
+
     options = {k: v for k, v in (("scenario", scenario), ("dataset", dataset)) if v is not None}
-    _, config, cells = build_grid(protocol, options, _split(strategies), _split(selectors),
-                                  parse_fractions(fractions), seeds)
+    _, config, cells = build_grid(protocol, options, strategies, selectors, fractions, seeds)
     if workers is not None and workers < 1:
         raise UserError(f"--workers {workers} is invalid: must be >= 1")
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -114,9 +125,73 @@ def _render(results_dir: str, out_dir: str, protocols: list[str] | None,
 @click.option("--out-dir", "--leaderboards-dir", default="leaderboards", show_default=True,
               type=click.Path())
 @click.option("--protocol", "protocols", multiple=True, help="Only these protocols.")
-def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...]) -> None:
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 naming the pages that are "
+              "missing or differ from what the results render to.")
+def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check: bool) -> None:
     """Render Markdown/HTML leaderboards and plots from the run records."""
-    _render(results_dir, out_dir, list(protocols) or None)
+    if not check:
+        _render(results_dir, out_dir, list(protocols) or None)
+        return
+    from erasus_bench.leaderboards.render import stale_pages
+
+    if not Path(results_dir).is_dir():
+        raise UserError(f"results folder {results_dir!r} does not exist or is not a folder")
+    stale = stale_pages(results_dir, out_dir, list(protocols) or None)
+    if stale:
+        for name in stale:
+            state = "missing" if not (Path(out_dir) / name).is_file() else "differs"
+            click.echo(f"stale: {Path(out_dir) / name} ({state})", err=True)
+        click.echo(f"{len(stale)} page(s) in {out_dir} do not match {results_dir}; run "
+                   f"`erasus-bench render` and commit the result", err=True)
+        sys.exit(1)
+    click.echo(f"pages in {out_dir} match {results_dir}")
+
+
+@cli.command()
+@click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
+@click.option("--strategy", required=True, help="The strategy whose coreset sweep to run.")
+@click.option("--fractions", default="0.01,0.05,0.1,0.3,1.0", show_default=True,
+              help="Coreset fractions of the forget set, each in (0, 1].")
+@click.option("--selectors", help="Comma-separated selectors (default: every applicable one).")
+@click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 0..N-1.")
+@click.option("--scenario", help="Protocol scenario (general: random, class).")
+@click.option("--dataset", help="Dataset hub name or local path (default: embedded).")
+@click.option("--workers", type=int, help="Worker processes (default: all cores).")
+@click.option("--force", is_flag=True, help="Redo cells that already have an ok record.")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path())
+@click.option("--leaderboards-dir", default="leaderboards", show_default=True,
+              type=click.Path())
+@click.option("--cache-dir", type=click.Path(), help="Model cache (default ~/.cache/erasus-bench"
+              " or $ERASUS_BENCH_CACHE).")
+@click.option("--no-render", is_flag=True, help="Skip rendering the leaderboards.")
+def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, seeds: int,
+           scenario: str | None, dataset: str | None, workers: int | None, force: bool,
+           results_dir: str, leaderboards_dir: str, cache_dir: str | None,
+           no_render: bool) -> None:
+    """Coreset ablation: one strategy x every selector x each fraction, then render (the
+    protocol page gains the ablation plot and its one-sentence answer)."""
+    from erasus_bench.harness.grid import parse_fractions
+
+    if "," in strategy:
+        raise UserError(f"--strategy takes one strategy, got {strategy!r}")
+    _run_and_render(protocol, [strategy], _split(selectors), parse_fractions(fractions), seeds,
+                    scenario, dataset, workers, force, results_dir, leaderboards_dir,
+                    cache_dir, no_render)
+
+
+@cli.command()
+@click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
+              default="table", show_default=True)
+@click.option("--results-dir", default="results", show_default=True, type=click.Path())
+def report(protocol: str, fmt: str, results_dir: str) -> None:
+    """Print a protocol's leaderboard: a rich table (rank groups, verdicts) or csv/json/md."""
+    from erasus_bench.leaderboards.report import print_table, report_text
+
+    if fmt == "table":
+        print_table(protocol, results_dir)
+    else:
+        click.echo(report_text(protocol, results_dir, fmt), nl=False)
 
 
 def main() -> None:

@@ -97,18 +97,22 @@ STRATEGIES: Registry[Any] = Registry("strategy")
 SELECTORS: Registry[Any] = Registry("selector")
 METRICS: Registry[Any] = Registry("metric")
 
-_loaded = False
+_state = {"loaded": False, "loading": False}
 
 
 def load_plugins() -> None:
-    """Import built-in plugin modules and every ``erasus_bench.plugins`` entry point, once."""
-    global _loaded
-    if _loaded:
+    """Import built-in plugin modules and every ``erasus_bench.plugins`` entry point, once
+    (a failed import is raised, and retried on the next lookup)."""
+    if _state["loaded"] or _state["loading"]:
         return
-    _loaded = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        plugin = ep.load()
-        if callable(plugin):
-            plugin()
+    _state["loading"] = True
+    try:
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            plugin = ep.load()
+            if callable(plugin):
+                plugin()
+        _state["loaded"] = True
+    finally:
+        _state["loading"] = False

@@ -157,7 +157,8 @@ def test_render_is_deterministic_and_self_contained(tmp_path: Path) -> None:
     md = first["general.md"].decode()
     assert md.index("## Provenance") < md.index("| Strategy")
     assert "[s3 ✗](../results/general/random_digits/scrub__herding__f0.5__s3__scrub3.json)" in md
-    assert "| salun | random | 0.1 | 0 | failed |" in md
+    salun = next(line for line in md.splitlines() if "| salun | random | 0.1 | 0 |" in line)
+    assert "| failed |" in salun  # columns between (rank, verdict) belong to the page layout
 
 
 def test_stale_page_detected(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""mean_ci: seeded BCa bootstrap with percentile, degenerate and n=1 fallbacks, log scale."""
+"""mean_ci: seeded BCa bootstrap (joined with the t interval), percentile / degenerate / n=1
+fallbacks, log scale."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ def test_matches_an_independent_scipy_call() -> None:
     x = [0.12, 0.08, 0.15, 0.11, 0.09]
     ref = stats.bootstrap((np.array(x),), np.mean, n_resamples=2000, method="BCa",
                           rng=np.random.default_rng(7)).confidence_interval
-    out = mean_ci(x, n_resamples=2000, seed=7)
+    out = mean_ci(x, n_resamples=2000, seed=7, t_hull=False)
     assert out["method"] == "BCa" and out["n"] == 5 and out["scale"] == "linear"
     assert out["mean"] == pytest.approx(0.11)
     assert (out["lo"], out["hi"]) == (pytest.approx(ref.low), pytest.approx(ref.high))
@@ -35,7 +36,7 @@ def test_seeded_and_confidence_widens() -> None:
 
 def test_one_value_has_no_interval() -> None:
     assert mean_ci([0.3]) == {"mean": 0.3, "lo": None, "hi": None, "n": 1,
-                              "scale": "linear", "method": "n=1"}
+                              "scale": "linear", "method": "n=1", "label": "n=1", "n<3": True}
 
 
 def test_equal_values_are_degenerate_not_nan() -> None:
@@ -51,7 +52,7 @@ def test_percentile_fallback_when_bca_fails() -> None:
         ref = stats.bootstrap((np.array(x),), np.mean, n_resamples=500,
                               rng=np.random.default_rng(0)).confidence_interval
     assert np.isnan(ref.low)
-    out = mean_ci(x, n_resamples=500)
+    out = mean_ci(x, n_resamples=500, t_hull=False)
     assert out["method"] == "percentile"
     assert 1e-300 <= out["lo"] <= out["mean"] <= out["hi"] <= 2e-300
 
@@ -74,3 +75,30 @@ def test_rejects_empty_and_non_finite() -> None:
     for bad in ([], [0.1, float("nan")]):
         with pytest.raises(ValueError):
             mean_ci(bad)
+
+
+def test_default_is_bca_joined_with_t() -> None:
+    x = np.array([0.12, 0.08, 0.15, 0.11, 0.09])
+    bca = mean_ci(x, n_resamples=2000, seed=7, t_hull=False)
+    out = mean_ci(x, n_resamples=2000, seed=7)
+    t = stats.t.interval(0.95, 4, loc=x.mean(), scale=stats.sem(x))
+    assert out["method"] == "BCa+t" and "label" not in out
+    assert out["lo"] == pytest.approx(min(bca["lo"], t[0]))
+    assert out["hi"] == pytest.approx(max(bca["hi"], t[1]))
+
+
+def test_two_seeds_fall_back_to_percentile_and_are_flagged() -> None:
+    out = mean_ci([1.0, 2.0])
+    assert out["method"] == "percentile" and out["label"] == "n<3" and out["n<3"] is True
+    assert mean_ci([0.5, 0.5])["label"] == "n<3"
+    assert "label" not in mean_ci([1.0, 2.0, 3.0])
+
+
+def test_interval_is_clipped_to_the_metric_range() -> None:
+    from erasus_bench.harness.stats import mean_ci
+
+    free = mean_ci([0.0001, 0.0002, 0.02], n_resamples=2000)
+    assert free["lo"] < 0
+    clipped = mean_ci([0.0001, 0.0002, 0.02], n_resamples=2000, bounds=(0.0, 1.0))
+    assert clipped["lo"] == 0.0 and clipped["hi"] == free["hi"]
+    assert clipped["method"].endswith(",clipped") and clipped["mean"] == free["mean"]

@@ -26,32 +26,52 @@ def _env() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined)
 
 
-def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, str]) -> str:
+def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, str],
+                plots: dict[str, Any] | None = None) -> str:
     """The protocol page. ``record_base`` prefixes record paths in links; ``files`` names the
-    siblings it links to: ``json``, ``csv``, ``md`` and (optional) ``plot``."""
+    siblings it links to: ``json``, ``csv``, ``md`` and (optional) ``plot`` (the PNG);
+    ``plots``: ``{"tradeoff": svg text or None, "ablations": [{"label", "strategy", "swept",
+    "svg", "sentence", "command"}]}``, embedded inline."""
     rows = [r for v in summary["variants"] for r in v["rows"] if not r["reference"]]
     filters = {key: sorted({tx.row_label(r)[i] for r in rows})
                for i, key in enumerate(("strategy", "selector", "fraction"))}
     return _env().get_template("page.html.j2").render(
         protocol=summary["protocol"], warning=tx.default_data_warning(summary),
         provenance=tx.provenance_items(summary), legend=LEGEND, files=files, filters=filters,
-        tables=[_table(summary, v, record_base) for v in summary["variants"]])
+        tables=[_table(summary, v, record_base) for v in summary["variants"]],
+        rules=tx.rules(summary), plots=plots or {"tradeoff": None, "ablations": []})
 
 
 def render_index(summaries: Sequence[dict[str, Any]], *, top: int = 3) -> str:
-    """The index: one card per protocol with its variants' ``top`` rows on the primary metric."""
+    """The index: one card per protocol with, per variant, its leader (the best non-reference
+    row on the primary metric) and next ``top - 1`` rows, the number of methods, seeds, data and
+    model provenance and the last run date."""
     cards = []
     for s in summaries:
         primary = next((m for m in s["metrics"] if m["name"] == s["primary"]), None)
+        variants = []
+        for v in s["variants"]:
+            methods = [r for r in v["rows"] if not r["reference"]]
+            ranked = [r for r in methods if r["cells"].get(s["primary"])]
+            variants.append({
+                "label": v["label"], "id": v["id"], "n_methods": len(methods),
+                "leader": _index_row(ranked[0], s["primary"]) if ranked else None,
+                "top": [_index_row(r, s["primary"]) for r in ranked[1:top]]})
+        prov = s["provenance"]
         cards.append({
             "protocol": s["protocol"], "warning": tx.default_data_warning(s),
-            "primary": tx.header(primary) if primary else None,
-            "provenance": s["provenance"],
-            "variants": [{"label": v["label"], "id": v["id"], "top": [
-                (" / ".join(tx.row_label(r)), tx.fmt_cell(r["cells"].get(s["primary"]), r))
-                for r in v["rows"] if not r["reference"]][:top]} for v in s["variants"]],
+            "primary": tx.header(primary) if primary else None, "provenance": prov,
+            "sources": [(k.capitalize(), "; ".join(v)) for k, v in prov["sources"].items()
+                        if k in ("data", "model")],
+            "default_data": prov.get("data_is_default"), "variants": variants,
         })
     return _env().get_template("index.html.j2").render(cards=cards)
+
+
+def _index_row(row: dict[str, Any], primary: str) -> dict[str, Any]:
+    return {"label": " / ".join(tx.row_label(row)),
+            "cell": tx.fmt_cell(row["cells"].get(primary), row),
+            "rank": tx.rank_label(row, primary), "verdict": tx.verdict_of(row)}
 
 
 def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str
@@ -61,6 +81,7 @@ def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str
     gold = gold_means(rows)
     columns = [(m, _position(m, [r["cells"][m["name"]] for r in rows]), gold.get(m["name"]))
                for m in metrics]
+    primary = summary["primary"]
     out_rows = []
     for r in rows:
         strategy, selector, fraction = tx.row_label(r)
@@ -72,12 +93,17 @@ def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str
             "n_failed": r["n_failed"], "failed": tx.failures_text(r),
             "errors": tx.errors_text(r),
             "links": tx.record_links(r, record_base),
+            "rank": tx.rank_label(r, primary), "rank_key": _num(tx.rank_key(r, primary)),
+            "verdict": tx.verdict_of(r),
         })
     return {
         "id": variant["id"], "label": variant["label"],
         "headers": [{"text": tx.header(m), "primary": m["name"] == summary["primary"],
                      "title": f"{m['description']}; {_direction_text(m)}; sorts best first"}
                     for m in metrics],
+        "has_rank": any(r["rank"] for r in out_rows),
+        "has_verdict": any(r["verdict"] for r in out_rows),
+        "rules": [r for r in tx.rules(summary, variant) if r not in tx.rules(summary)],
         "reference": [r for r in out_rows if r["reference"]],
         "rows": [r for r in out_rows if not r["reference"]],
     }
@@ -95,10 +121,11 @@ def _cell(row: dict[str, Any], metric: dict[str, Any], pos: Callable[[float], fl
         bar = {"left": f"{pos(lo):.1f}", "width": f"{pos(hi) - pos(lo):.1f}",
                "mean": f"{pos(c['mean']):.1f}"}
     mean, interval = tx.cell_parts(c)
+    flag = tx.small_n(c)
     scale = ", geometric mean (log10 scale)" if c["scale"] == "log10" else ""
-    return {"missing": None, "mean": mean, "interval": interval, "bar": bar,
+    return {"missing": None, "mean": mean, "interval": interval, "bar": bar, "flag": flag,
             "key": _num(quality_key(c["mean"], metric["direction"], gold)),
-            "title": f"n={c['n']}, {c['method']}{scale}"}
+            "title": f"n={c['n']}, {c.get('method', '')}{scale}"}
 
 
 def _position(metric: dict[str, Any], cells: list[dict[str, Any] | None]

@@ -10,29 +10,51 @@ LEGEND = ("Cells: mean [lo, hi] over seeds, 95% bootstrap CI; (n=1): one seed, n
           "Reference rows (original, retrain) first, then by the primary metric.")
 
 
-def render_markdown(summary: dict[str, Any], *, record_base: str,
-                    plot: str | None = None) -> str:
+def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | None = None,
+                    ablations: list[dict[str, Any]] | None = None) -> str:
     """The page text; ``record_base`` prefixes record paths in links, ``plot`` is the tradeoff
-    image's file name beside the page (omitted when None)."""
+    image's file name beside the page (omitted when None), ``ablations`` the coreset-ablation
+    answers per variant (``label``, ``sentence``, ``swept``, ``command``)."""
     lines = [f"# `{summary['protocol']}` leaderboard", ""]
     if warning := tx.default_data_warning(summary):
         lines += [f"> **Warning:** {_esc(warning)}", ""]
     lines += ["## Provenance", ""]
     lines += [f"- **{label}:** {_esc(text)}" for label, text in tx.provenance_items(summary)]
     lines += ["", LEGEND, ""]
+    lines += [f"**{title}:** {_esc(text)}" + "\n" for title, text in tx.rules(summary)]
     for variant in summary["variants"]:
-        lines += [f"## {_esc(variant['label'])}", "", *_table(summary, variant, record_base), ""]
+        lines += [f"## {_esc(variant['label'])}", ""]
+        lines += [f"**{t}:** {_esc(x)}" + "\n" for t, x in tx.rules(summary, variant)
+                  if (t, x) not in tx.rules(summary)]
+        lines += [*_table(summary, variant, record_base), ""]
     if plot:
         lines += ["## Tradeoff", "", f"![tradeoff plot]({plot})", ""]
+    if ablations:
+        lines += ["## Coreset ablation", ""]
+        for a in ablations:
+            lines += [f"- **{_esc(a['label'])}**: " + (_esc(a["sentence"]) if a["sentence"]
+                                                       else "no coreset row to compare.")
+                      + ("" if a["swept"] else f" No sweep has been run; run it with "
+                         f"`{a['command']}`.")]
+        lines += ["", "The ablation plots are on the HTML page.", ""]
     return "\n".join(lines)
 
 
 def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str) -> list[str]:
     metrics = summary["metrics"]
+    primary = summary["primary"]
+    has_rank = any(tx.rank_label(r, primary) for r in variant["rows"])
+    has_verdict = any(tx.verdict_of(r) for r in variant["rows"])
     head = ["Strategy", "Selector", "Fraction", "Seeds", *map(tx.header, metrics), "Failed",
             "Records"]
-    out = ["| " + " | ".join(head) + " |",
-           "|" + "---|" * 3 + "---:|" + "---:|" * len(metrics) + "---|---|"]
+    align = "|" + "---|" * 3 + "---:|" + "---:|" * len(metrics) + "---|---|"
+    if has_verdict:
+        head.insert(4, "Verdict")
+        align = "|" + "---|" * 3 + "---:|---|" + "---:|" * len(metrics) + "---|---|"
+    if has_rank:
+        head.insert(0, "Rank")
+        align = "|---:" + align
+    out = ["| " + " | ".join(head) + " |", align]
     for row in variant["rows"]:
         strategy, selector, fraction = tx.row_label(row)
         name = f"**{strategy}** (ref.)" if row["reference"] else strategy
@@ -42,6 +64,11 @@ def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str) -
         links = " ".join(f"[{t}]({h})" for t, h in tx.record_links(row, record_base))
         cells = [name, selector, fraction, str(len(row["seeds"])),
                  *(tx.fmt_cell(row["cells"][m["name"]], row) for m in metrics), failed, links]
+        if has_verdict:
+            verdict = tx.verdict_of(row)
+            cells.insert(4, f"**{verdict['label']}**" if verdict else tx.MISSING)
+        if has_rank:
+            cells.insert(0, tx.rank_label(row, primary) or tx.MISSING)
         out.append("| " + " | ".join(_esc(c) for c in cells) + " |")
     return out
 

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from erasus_bench.errors import UserError
 from erasus_bench.harness.store import load_records
@@ -28,6 +29,16 @@ def inputs_digest(results_dir: str | Path, protocols: Sequence[str] | None) -> s
     return h.hexdigest()
 
 
+ABLATION_FRACTIONS = "0.01,0.05,0.1,0.3,1.0"
+
+
+def ablate_command(protocol: str, strategy: str | None, config: dict[str, Any]) -> str:
+    """The command that runs the coreset sweep for ``strategy`` on one variant."""
+    scenario = f" --scenario {config['scenario']}" if "scenario" in config else ""
+    return (f"erasus-bench ablate --protocol {protocol} --strategy {strategy or 'STRATEGY'}"
+            f" --fractions {ABLATION_FRACTIONS}{scenario}")
+
+
 def build_pages(results_dir: str | Path, out_dir: str | Path,
                 protocols: Sequence[str] | None = None) -> dict[str, bytes]:
     """File name -> content of every page for ``protocols`` (default: all with records), and
@@ -35,7 +46,9 @@ def build_pages(results_dir: str | Path, out_dir: str | Path,
     # imported here so that a run whose pages are up to date does not pay for them
     from erasus_bench.leaderboards.html import render_html, render_index
     from erasus_bench.leaderboards.markdown import render_markdown
-    from erasus_bench.leaderboards.plots import tradeoff_png
+    from erasus_bench.leaderboards.plots import (ablation_sentence, ablation_strategy,
+                                                 ablation_svg, figure_png, figure_svg,
+                                                 tradeoff_figure)
     from erasus_bench.leaderboards.summarise import summarise, summary_to_csv, summary_to_json
 
     records = load_records(results_dir)
@@ -51,15 +64,26 @@ def build_pages(results_dir: str | Path, out_dir: str | Path,
     for p in protocols or present:
         s = summaries[p]
         files = {"json": f"{p}.json", "csv": f"{p}.csv", "md": f"{p}.md", "html": f"{p}.html"}
-        png = tradeoff_png(s, x=TRADEOFF_X)
-        if png is not None:
+        plots: dict[str, Any] = {"tradeoff": None, "ablations": []}
+        fig = tradeoff_figure(s, x=TRADEOFF_X)
+        if fig is not None:
             files["plot"] = f"{p}_tradeoff.png"
-            pages[files["plot"]] = png
+            pages[files["plot"]] = figure_png(fig)
+            plots["tradeoff"] = figure_svg(fig, "tradeoff")
+        for v in s["variants"]:
+            strategy, swept = ablation_strategy(v, s["primary"])
+            plots["ablations"].append({
+                "id": v["id"], "label": v["label"], "strategy": strategy, "swept": swept,
+                "svg": ablation_svg(s, v, strategy) if swept and strategy else None,
+                "sentence": ablation_sentence(s, v, strategy) if strategy else None,
+                "command": ablate_command(p, strategy, v.get("protocol_config", {})),
+            })
         pages[files["json"]] = summary_to_json(s).encode()
         pages[files["csv"]] = summary_to_csv(s).encode()
-        pages[files["md"]] = render_markdown(s, record_base=record_base,
-                                             plot=files.get("plot")).encode()
-        pages[files["html"]] = render_html(s, record_base=record_base, files=files).encode()
+        pages[files["md"]] = render_markdown(s, record_base=record_base, plot=files.get("plot"),
+                                             ablations=plots["ablations"]).encode()
+        pages[files["html"]] = render_html(s, record_base=record_base, files=files,
+                                           plots=plots).encode()
     pages[INDEX] = render_index([summaries[p] for p in present]).encode()
     return pages
 

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from erasus_bench.harness.spec import REFERENCE_ROWS, stable_hash
-from erasus_bench.harness.stats import mean_ci
+from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups
+from erasus_bench.harness.stats import LOG_FLOOR, mean_ci
+from erasus_bench.harness.verdict import verdict, verdict_rule
 from erasus_bench.metrics.spec import MetricSpec
 from erasus_bench.registry import METRICS
 
@@ -42,16 +44,26 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
     for r in recs:
         by_variant[_canonical(r["config"].get("protocol_config", {}))].append(r)
     names = {s.name for s in specs}
+    margins = {k: v for k, v in equivalence_margins(protocol).items()
+               if any(s.name == k and s.primary for s in specs)}
     return {
         "schema": SCHEMA,
         "protocol": protocol,
         "statistics": {"estimate": "mean over seeds", "interval": "bootstrap CI over seeds",
                        "confidence": CONFIDENCE, "n_resamples": N_RESAMPLES,
-                       "seed": BOOTSTRAP_SEED, "source": "scipy.stats.bootstrap (BCa)"},
+                       "seed": BOOTSTRAP_SEED,
+                       "source": "scipy.stats.bootstrap (BCa) joined with the Student-t "
+                                 "interval from 3 seeds; percentile at 2 seeds (n<3)",
+                       "alpha": ALPHA, "pairwise_test": "paired sign-flip permutation (exact)",
+                       "multiple_testing": "Holm", "equivalence_test": "TOST (t-tests)",
+                       "equivalence_margins": margins},
+        "pairwise_rule": pairwise_rule(ALPHA),
+        "verdict_rule": verdict_rule(margins, ALPHA) if margins else None,
         "primary": primary,
         "metrics": [_column(s) for s in specs],
         "ignored_metrics": sorted({m for r in recs for m in (r.get("metrics") or {})} - names),
-        "variants": [_variant(by_variant[k], specs, primary) for k in sorted(by_variant)],
+        "variants": [_variant(by_variant[k], specs, primary, margins)
+                     for k in sorted(by_variant)],
         "provenance": _provenance(recs),
     }
 
@@ -88,8 +100,17 @@ def _column(s: MetricSpec) -> dict[str, Any]:
             "range": list(s.range), "description": s.description}
 
 
-def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: str | None
-             ) -> dict[str, Any]:
+def equivalence_margins(protocol: str) -> dict[str, float]:
+    """The protocol's TOST margins per primary metric ({} for an unknown protocol)."""
+    from erasus_bench.registry import PROTOCOLS
+    try:
+        return dict(PROTOCOLS.get(protocol)().equivalence_margins())
+    except (KeyError, TypeError):
+        return {}
+
+
+def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: str | None,
+             margins: dict[str, float] | None = None) -> dict[str, Any]:
     config = recs[0]["config"].get("protocol_config", {})
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
@@ -97,9 +118,73 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
         groups[_canonical([c["strategy"], c.get("selector"), c.get("fraction"),
                            c.get("hparams", {})])].append(r)
     rows = [_row(g, specs) for g in groups.values()]
+    per_seed = [_per_seed(g, specs) for g in groups.values()]
+    _add_ranks(rows, per_seed, specs)
+    _add_verdicts(rows, per_seed, specs, margins or {})
     return {"id": stable_hash(config, 8), "label": ", ".join(f"{k}={v}" for k, v in
                                                             sorted(config.items())),
-            "protocol_config": config, "rows": _sorted_rows(rows, specs, primary)}
+            "protocol_config": config, "rows": _sorted_rows(rows, specs, primary),
+            "pairwise_rule": pairwise_rule(ALPHA),
+            "verdict_rule": verdict_rule(margins, ALPHA) if margins else None}
+
+
+def _per_seed(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]
+              ) -> dict[str, dict[Any, float]]:
+    """Metric -> {seed: value} over the ``ok`` records (log10 for p-value metrics)."""
+    out: dict[str, dict[Any, float]] = {}
+    for s in specs:
+        vals: dict[Any, float] = {}
+        for r in recs:
+            v = (r.get("metrics") or {}).get(s.name)
+            if r.get("status") == "ok" and _finite(v):
+                vals[r["config"].get("seed")] = (math.log10(max(v, LOG_FLOOR)) if s.log_scale
+                                                 else float(v))
+        out[s.name] = vals
+    return out
+
+
+def _gold_index(rows: list[dict[str, Any]]) -> int | None:
+    return next((i for i, r in enumerate(rows) if r["strategy"] == "retrain"), None)
+
+
+def _add_ranks(rows: list[dict[str, Any]], per_seed: list[dict[str, dict[Any, float]]],
+               specs: Sequence[MetricSpec]) -> None:
+    """``row["ranks"][metric]``: rank group of every non-reference row (see harness.compare)."""
+    gi = _gold_index(rows)
+    for row in rows:
+        row["ranks"] = {}
+    for s in specs:
+        gold = per_seed[gi][s.name] if gi is not None else {}
+        scores: dict[int, dict[Any, float]] = {}
+        for i, row in enumerate(rows):
+            if row["reference"]:
+                continue
+            vals = per_seed[i][s.name]
+            if s.direction == "lower":
+                scores[i] = dict(vals)
+            elif s.direction == "higher":
+                scores[i] = {k: -v for k, v in vals.items()}
+            else:
+                scores[i] = {k: abs(v - gold[k]) for k, v in vals.items() if k in gold}
+        for i, rank in rank_groups(scores, alpha=ALPHA).items():
+            rows[i]["ranks"][s.name] = rank
+
+
+def _add_verdicts(rows: list[dict[str, Any]], per_seed: list[dict[str, dict[Any, float]]],
+                  specs: Sequence[MetricSpec], margins: dict[str, float]) -> None:
+    """``row["verdict"]``: PASS / PARTIAL / FAIL against the retrain row (harness.verdict);
+    None without margins, without a retrain row, or for a row with no value at all."""
+    gi = _gold_index(rows)
+    directions = {s.name: s.direction for s in specs}
+    for i, row in enumerate(rows):
+        row["verdict"] = None
+        if not margins or gi is None or not any(per_seed[i][m] for m in margins):
+            continue
+        gold = per_seed[gi]
+        diffs = {m: [per_seed[i][m][k] - gold[m][k]
+                     for k in sorted(per_seed[i][m], key=str) if k in gold[m]]
+                 for m in margins}
+        row["verdict"] = verdict(diffs, margins, directions, ALPHA)
 
 
 def _row(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]) -> dict[str, Any]:
@@ -110,7 +195,8 @@ def _row(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]) -> dict[str, A
     for s in specs:
         vals = [v for r in ok if _finite(v := (r.get("metrics") or {}).get(s.name))]
         cells[s.name] = (mean_ci(vals, confidence=CONFIDENCE, n_resamples=N_RESAMPLES,
-                                 seed=BOOTSTRAP_SEED, log_scale=s.log_scale) if vals else None)
+                                 seed=BOOTSTRAP_SEED, log_scale=s.log_scale,
+                                 bounds=tuple(s.range)) if vals else None)
     return {"strategy": c["strategy"], "selector": c.get("selector"),
             "fraction": c.get("fraction"), "hparams": c.get("hparams", {}),
             "reference": c["strategy"] in REFERENCE_ROWS,

@@ -25,11 +25,75 @@ def cell_parts(cell: dict[str, Any]) -> tuple[str, str]:
     return fmt_num(m), f"[{fmt_num(cell['lo'], m)}, {fmt_num(cell['hi'], m)}]"
 
 
+def small_n(cell: dict[str, Any]) -> str | None:
+    """``"n<3"`` for a cell from 2 seeds (or flagged so by the statistics), else None (n=1 is
+    already written as ``(n=1)``)."""
+    label = cell.get("label")
+    if isinstance(label, str) and label and label != "n=1":
+        return label
+    n = cell.get("n") or 0
+    if cell.get("n<3") or 1 < n < 3:
+        return "n<3"
+    return None
+
+
 def fmt_cell(cell: dict[str, Any] | None, row: dict[str, Any]) -> str:
-    """``"0.012 [0.008, 0.016]"``, ``"0.970 (n=1)"``, ``"failed"`` (no ok record) or ``"—"``."""
+    """``"0.012 [0.008, 0.016]"``, ``"0.970 (n=1)"``, ``"0.5 [0.4, 0.6] n<3"``, ``"failed"``
+    (no ok record) or ``"—"``."""
     if cell is None:
         return FAILED if not row["seeds"] and row["n_failed"] else MISSING
-    return " ".join(cell_parts(cell))
+    flag = small_n(cell)
+    return " ".join(cell_parts(cell)) + (f" {flag}" if flag else "")
+
+
+def rank_label(row: dict[str, Any], primary: str | None) -> str | None:
+    """The row's rank group on ``primary`` (``"1-3"``), when the statistics provide one."""
+    rank = (row.get("ranks") or {}).get(primary) if primary else None
+    if not isinstance(rank, dict):
+        return None
+    if rank.get("label") is not None:
+        return str(rank["label"])
+    lo, hi = rank.get("lo"), rank.get("hi")
+    return None if lo is None else (str(lo) if hi in (None, lo) else f"{lo}-{hi}")
+
+
+def rank_key(row: dict[str, Any], primary: str | None) -> float | None:
+    rank = (row.get("ranks") or {}).get(primary) if primary else None
+    if not isinstance(rank, dict) or not isinstance(rank.get("lo"), (int, float)):
+        return None
+    return float(rank["lo"])
+
+
+def verdict_of(row: dict[str, Any]) -> dict[str, Any] | None:
+    """``{"label", "reason", "details"}`` from ``row["verdict"]``, or None."""
+    v = row.get("verdict")
+    if not isinstance(v, dict) or not v.get("label"):
+        return None
+    details = [f"{name}: {_fmt_any(info)}" for name, info in (v.get("metrics") or {}).items()]
+    return {"label": str(v["label"]), "reason": str(v.get("reason") or ""), "details": details}
+
+
+def _fmt_any(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, float):
+        return fmt_num(v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_fmt_any(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt_any(x) for x in v) + "]"
+    return str(v)
+
+
+def rules(summary: dict[str, Any], variant: dict[str, Any] | None = None
+          ) -> list[tuple[str, str]]:
+    """(title, text) of the verdict and pairwise rules (the variant's, else the summary's)."""
+    out = []
+    for key, title in (("verdict_rule", "Verdict rule"), ("pairwise_rule", "Rank groups")):
+        text = (variant or {}).get(key) or summary.get(key)
+        if text:
+            out.append((title, text if isinstance(text, str) else _fmt_any(text)))
+    return out
 
 
 def header(metric: dict[str, Any]) -> str:

@@ -82,6 +82,11 @@ class Protocol(ABC):
                  ) -> Evaluation:
         """The metric suite on ``model``, always on the FULL forget set."""
 
+    def equivalence_margins(self) -> dict[str, float]:
+        """Per primary metric, the margin within which a method counts as equivalent to gold
+        (the TOST margin of the PASS / PARTIAL / FAIL verdict)."""
+        return {}
+
     @abstractmethod
     def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
         """Which data and model produce this protocol's results (shown on every page)."""

@@ -51,6 +51,11 @@ class GeneralProtocol(Protocol):
     def metric_names(self) -> list[str]:
         return list(METRICS)
 
+    def equivalence_margins(self) -> dict[str, float]:
+        # avg_gap within 0.02 of gold (gold's own avg_gap is 0): e.g. 2 points of accuracy
+        # on each of the four compared quantities
+        return {"avg_gap": 0.02}
+
     def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
         default = config["dataset"] == DEFAULT_DATASET
         data = ("scikit-learn load_digits (bundled, offline)" if default

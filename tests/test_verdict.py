@@ -1,0 +1,75 @@
+"""TOST verdicts: hand-made differences against scipy, and the committed general results."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from erasus_bench.harness.verdict import metric_test, verdict
+
+RESULTS = Path(__file__).parent.parent / "results"
+
+
+def test_tost_matches_two_scipy_one_sided_tests() -> None:
+    d = np.array([0.004, 0.006, 0.002, 0.005])
+    r = metric_test(d, 0.02, "lower")
+    lo = stats.ttest_1samp(d, -0.02, alternative="greater").pvalue
+    hi = stats.ttest_1samp(d, 0.02, alternative="less").pvalue
+    assert r["p_tost"] == pytest.approx(max(lo, hi)) and r["equivalent"]
+    assert r["p_worse"] == pytest.approx(stats.ttest_1samp(d, 0.02, alternative="greater").pvalue)
+    assert not r["worse"]
+
+
+def test_worse_beyond_margin_follows_direction() -> None:
+    d = np.array([0.5, 0.52, 0.55])
+    assert metric_test(d, 0.02, "lower")["worse"]
+    assert not metric_test(d, 0.02, "higher")["worse"]  # higher is better: d > 0 is good
+    assert metric_test(-d, 0.02, "higher")["worse"]
+    assert metric_test(-d, 0.02, "match_gold")["worse"]
+
+
+def test_zero_variance_and_one_seed_are_deterministic() -> None:
+    same = metric_test([0.0, 0.0, 0.0], 0.02, "lower")
+    assert same["equivalent"] and same["zero_variance"] and same["p_tost"] == 0.0
+    const = metric_test([0.1, 0.1, 0.1], 0.02, "lower")
+    assert const["worse"] and not const["equivalent"]
+    v = verdict({"avg_gap": [0.001]}, {"avg_gap": 0.02}, {"avg_gap": "lower"})
+    assert v["label"] == "PARTIAL" and v["reason"] == "n=1"
+    assert verdict({"avg_gap": [0.0, 0.0]}, {"avg_gap": 0.02},
+                   {"avg_gap": "lower"})["label"] == "PASS"
+    assert verdict({"avg_gap": [0.01, 0.03, 0.02]}, {"avg_gap": 0.02},
+                   {"avg_gap": "lower"})["label"] == "PARTIAL"
+
+
+@pytest.fixture(scope="module")
+def real_summary() -> dict:
+    from erasus_bench.harness.store import load_records
+    from erasus_bench.leaderboards.summarise import summarise, summary_to_json
+    if not (RESULTS / "general").is_dir():
+        pytest.skip("no committed results")
+    s = summarise(load_records(RESULTS, "general"), "general")
+    summary_to_json(s)  # strict JSON
+    return s
+
+
+def _rows(summary: dict, scenario: str) -> dict[str, dict]:
+    (v,) = [v for v in summary["variants"] if v["protocol_config"]["scenario"] == scenario]
+    return {r["strategy"]: r for r in v["rows"] if r["reference"]}
+
+
+@pytest.mark.parametrize("scenario", ["class", "random"])
+def test_gold_passes_and_original_fails(real_summary: dict, scenario: str) -> None:
+    rows = _rows(real_summary, scenario)
+    assert rows["retrain"]["verdict"]["label"] == "PASS"
+    assert rows["original"]["verdict"]["label"] == "FAIL"
+    assert "avg_gap" in real_summary["verdict_rule"] and "0.02" in real_summary["verdict_rule"]
+    assert real_summary["pairwise_rule"]
+
+
+def test_real_rows_carry_ranks(real_summary: dict) -> None:
+    for v in real_summary["variants"]:
+        methods = [r for r in v["rows"] if not r["reference"] and r["seeds"]]
+        assert methods and all(r["ranks"]["avg_gap"]["lo"] == 1 for r in methods)  # 3 seeds
+        assert all(r["ranks"] == {} for r in v["rows"] if r["reference"])
