@@ -19,13 +19,15 @@ def _version(pkg: str) -> str | None:
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
-    """HEAD of the git checkout at ``cwd`` (with ``-dirty`` when it has uncommitted changes)."""
+    """HEAD of the git checkout at ``cwd``, with ``-dirty`` when tracked source files (outside
+    the generated ``results/`` and ``leaderboards/`` folders) have uncommitted changes."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                               text=True, timeout=5)
         if head.returncode:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ":/", ":!/results", ":!/leaderboards"],
                                cwd=cwd, capture_output=True, text=True, timeout=5).stdout.strip()
         return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.TimeoutExpired):
