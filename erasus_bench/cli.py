@@ -4,7 +4,9 @@ from __future__ import annotations
 import shlex
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,6 +23,28 @@ def _split(text: str | None) -> list[str] | None:
 @click.version_option(package_name="erasus-bench")
 def cli() -> None:
     """erasus-bench: benchmark machine-unlearning strategies x coreset selectors."""
+
+
+GRID_OPTIONS = (
+    click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 0..N-1."),
+    click.option("--scenario", help="Protocol scenario (general: random, class)."),
+    click.option("--dataset", help="Dataset hub name or local path (default: embedded)."),
+    click.option("--workers", type=int, help="Worker processes (default: all cores)."),
+    click.option("--force", is_flag=True, help="Redo cells that already have an ok record."),
+    click.option("--results-dir", default="results", show_default=True, type=click.Path()),
+    click.option("--leaderboards-dir", default="leaderboards", show_default=True,
+                 type=click.Path()),
+    click.option("--cache-dir", type=click.Path(),
+                 help="Model cache (default ~/.cache/erasus-bench or $ERASUS_BENCH_CACHE)."),
+    click.option("--no-render", is_flag=True, help="Skip rendering the leaderboards."),
+)
+
+
+def grid_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `run` and `ablate` share (seeds, protocol options, folders, workers)."""
+    for option in reversed(GRID_OPTIONS):
+        f = option(f)
+    return f
 
 
 @cli.command("list")
@@ -57,17 +81,7 @@ def list_cmd(kind: str | None) -> None:
 @click.option("--selectors", help="Comma-separated selector names.")
 @click.option("--fractions", default="0.1", show_default=True,
               help="Coreset fractions of the forget set, each in (0, 1].")
-@click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 0..N-1.")
-@click.option("--scenario", help="Protocol scenario (general: random, class).")
-@click.option("--dataset", help="Dataset hub name or local path (default: embedded).")
-@click.option("--workers", type=int, help="Worker processes (default: all cores).")
-@click.option("--force", is_flag=True, help="Redo cells that already have an ok record.")
-@click.option("--results-dir", default="results", show_default=True, type=click.Path())
-@click.option("--leaderboards-dir", default="leaderboards", show_default=True,
-              type=click.Path())
-@click.option("--cache-dir", type=click.Path(), help="Model cache (default ~/.cache/erasus-bench"
-              " or $ERASUS_BENCH_CACHE).")
-@click.option("--no-render", is_flag=True, help="Skip rendering the leaderboards.")
+@grid_options
 def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str | None,
         fractions: str, seeds: int, scenario: str | None, dataset: str | None,
         workers: int | None, force: bool, results_dir: str, leaderboards_dir: str,
@@ -153,17 +167,7 @@ def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check
 @click.option("--fractions", default="0.01,0.05,0.1,0.3,1.0", show_default=True,
               help="Coreset fractions of the forget set, each in (0, 1].")
 @click.option("--selectors", help="Comma-separated selectors (default: every applicable one).")
-@click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 0..N-1.")
-@click.option("--scenario", help="Protocol scenario (general: random, class).")
-@click.option("--dataset", help="Dataset hub name or local path (default: embedded).")
-@click.option("--workers", type=int, help="Worker processes (default: all cores).")
-@click.option("--force", is_flag=True, help="Redo cells that already have an ok record.")
-@click.option("--results-dir", default="results", show_default=True, type=click.Path())
-@click.option("--leaderboards-dir", default="leaderboards", show_default=True,
-              type=click.Path())
-@click.option("--cache-dir", type=click.Path(), help="Model cache (default ~/.cache/erasus-bench"
-              " or $ERASUS_BENCH_CACHE).")
-@click.option("--no-render", is_flag=True, help="Skip rendering the leaderboards.")
+@grid_options
 def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, seeds: int,
            scenario: str | None, dataset: str | None, workers: int | None, force: bool,
            results_dir: str, leaderboards_dir: str, cache_dir: str | None,
