@@ -56,15 +56,6 @@ class Registry(Generic[T]):
 
         return deco
 
-    def add(self, entry: Entry[T]) -> None:
-        """Register a ready-made entry (used for metric specs)."""
-        self.register(entry.name, description=entry.description, applies_to=entry.applies_to,
-                      **entry.meta)(entry.obj)
-
-    def unregister(self, name: str) -> None:
-        """Remove an entry (tests register temporary plugins)."""
-        self._entries.pop(name, None)
-
     def entry(self, name: str) -> Entry[T]:
         """The entry for ``name``; unknown names raise a UserError with the valid names."""
         load_plugins()

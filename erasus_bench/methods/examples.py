@@ -30,13 +30,6 @@ class Examples:
         """The examples at ``idx`` (positions into this set), in that order."""
         return Examples(self[idx])
 
-    def all(self) -> Batch:
-        """Every example as one batch."""
-        return dict(self.tensors)
-
-    def to(self, device: torch.device | str) -> Examples:
-        return Examples({k: v.to(device) for k, v in self.tensors.items()})
-
     def batches(
         self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
     ) -> Iterator[Batch]:
@@ -59,9 +52,3 @@ class Examples:
             h.update(f"{k}:{t.dtype}:{tuple(t.shape)}".encode())
             h.update(t.numpy().tobytes())
         return h.hexdigest()[:24]
-
-    @staticmethod
-    def concat(parts: Sequence[Examples]) -> Examples:
-        """The examples of ``parts`` one after another (they must share keys)."""
-        keys = parts[0].tensors.keys()
-        return Examples({k: torch.cat([p.tensors[k] for p in parts]) for k in keys})
