@@ -46,6 +46,25 @@ def test_class_scenario_separates_original_from_gold(cache_dir: str) -> None:
     assert proto.evaluate(s, model, 1.0).metrics["avg_gap"] < original["avg_gap"]
 
 
+
+def test_roles_train_as_separate_jobs_and_setup_reuses_them(tmp_path: Path) -> None:
+    proto = GeneralProtocol()
+    config = proto.resolve_config({})
+    cache = ModelCache(tmp_path)
+    gold, gold_s = proto.train(config, 1, cache, "gold")
+    base, _ = proto.train(config, 1, cache, "base")
+    stored = {p: p.stat().st_mtime_ns for p in (tmp_path / "models").glob("*.pt")}
+    assert len(stored) == 2
+    s = proto.setup(config, 1, cache)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "models").glob("*.pt")} == stored
+    assert s.gold_train_s == gold_s
+    for got, want in ((s.base, base), (s.gold, gold)):
+        assert all(torch.equal(a, b) for a, b in zip(got.state_dict().values(),
+                                                      want.state_dict().values()))
+    # base trained on everything, gold without the forget set
+    metrics = proto.evaluate(s, s.gold, gold_s).metrics
+    assert proto.evaluate(s, s.base, 0.0).metrics["forget_acc"] > metrics["forget_acc"]
+
 def test_cache_is_content_addressed(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)
     calls = []

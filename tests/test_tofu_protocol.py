@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from erasus_bench.cli import cli
 from erasus_bench.errors import UserError
+from erasus_bench.harness.cache import ModelCache
 from erasus_bench.lm.generate import generate
 from erasus_bench.lm.load import load_pretrained
 from erasus_bench.lm.prompt import IGNORE, encode_prompts, encode_qa
@@ -58,6 +60,17 @@ def test_base_memorises_and_gold_never_saw_the_forget_set(tofu_setting) -> None:
     assert base_forget < 0.3 and base_retain < 0.3
     assert gold_retain < 0.3 and gold_forget > 5 * base_forget + 1.0
 
+
+
+def test_each_role_trains_alone_into_the_cache_setup_reads(tofu_setting, tofu_config: dict,
+                                                            cache_dir: str) -> None:
+    # the harness trains base and gold as separate (parallel) jobs; setup must find exactly those
+    models = sorted((Path(cache_dir) / "models").glob("*.pt"))
+    for role, expected in (("base", tofu_setting.base), ("gold", tofu_setting.gold)):
+        model, _ = TofuProtocol().train(tofu_config, 0, ModelCache(cache_dir), role)
+        assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                      expected.state_dict().values()))
+    assert sorted((Path(cache_dir) / "models").glob("*.pt")) == models
 
 def test_one_forward_pass_gives_the_adapter_losses(tofu_setting) -> None:
     s = tofu_setting

@@ -14,6 +14,7 @@ from erasus_bench.harness.executor import LocalExecutor
 from erasus_bench.harness.runner import CellOutcome, RunContext, prepare, run_cell
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import is_done
+from erasus_bench.protocols.base import ROLES
 
 
 def run_grid(cells: list[CellSpec], config: dict[str, Any], *, results_dir: str | Path,
@@ -32,8 +33,9 @@ def run_grid(cells: list[CellSpec], config: dict[str, Any], *, results_dir: str 
     with LocalExecutor(workers) as executor, Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console) as bar:
-        setup = bar.add_task("base/gold models", total=len(seeds))
-        for _ in executor.run(prepare, [(protocol, config, s, ctx.cache_dir) for s in seeds]):
+        jobs = [(protocol, config, s, role, ctx.cache_dir) for s in seeds for role in ROLES]
+        setup = bar.add_task("base/gold models", total=len(jobs))
+        for _ in executor.run(prepare, jobs):
             bar.advance(setup)
         task = bar.add_task(f"{protocol} cells", total=len(todo))
         for outcome in executor.run(run_cell, [(c, ctx) for c in todo]):

@@ -57,10 +57,11 @@ def get_setting(protocol: str, config: dict[str, Any], seed: int, cache_dir: str
     return _SETTINGS[key]
 
 
-def prepare(protocol: str, config: dict[str, Any], seed: int, cache_dir: str) -> int:
-    """Train (or load) the base and gold models of one seed; returns the seed."""
-    get_setting(protocol, config, seed, cache_dir)
-    return seed
+def prepare(protocol: str, config: dict[str, Any], seed: int, role: str, cache_dir: str
+            ) -> tuple[int, str]:
+    """Train (or find cached) the ``role`` model of one seed; returns (seed, role)."""
+    PROTOCOLS.get(protocol)().train(config, seed, ModelCache(cache_dir), role)
+    return seed, role
 
 
 def check_coreset(idx: np.ndarray, n: int, k: int, selector: str) -> np.ndarray:

@@ -13,6 +13,8 @@ from erasus_bench.methods.adapter import ModelAdapter
 from erasus_bench.methods.examples import Examples
 from erasus_bench.registry import PROTOCOLS
 
+# the two models every protocol trains per seed: on everything (base) and without the forget set
+ROLES = ("base", "gold")
 
 @dataclass
 class Evaluation:
@@ -82,6 +84,12 @@ class Protocol(ABC):
     @abstractmethod
     def metric_names(self) -> list[str]:
         """The metrics this protocol reports, in display order."""
+
+    @abstractmethod
+    def train(self, config: dict[str, Any], seed: int, cache: ModelCache, role: str
+              ) -> tuple[nn.Module, float]:
+        """The ``role`` model ("base" or "gold") of ``seed``, trained once and then read from
+        ``cache``, and its training wall time (the two roles train in parallel workers)."""
 
     @abstractmethod
     def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:

@@ -20,7 +20,7 @@ from erasus_bench.protocols.base import (
     cost_metrics,
     register_protocol,
 )
-from erasus_bench.protocols.general.data import DEFAULT_DATASET, load_raw, make_splits
+from erasus_bench.protocols.general.data import DEFAULT_DATASET, Splits, load_raw, make_splits
 from erasus_bench.protocols.general.hparams import hparams_for
 from erasus_bench.protocols.general.model import Recipe, build_model, train_model
 
@@ -79,26 +79,33 @@ class GeneralProtocol(Protocol):
             "benchmark": "general (classifier unlearning; SalUn/l1-sparse metric conventions)",
         }
 
-    def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
+    def _splits(self, config: dict[str, Any], seed: int) -> Splits:
         raw = load_raw(config["dataset"])
         forget_class = int(config["forget_class"])
         if config["scenario"] == "class" and forget_class not in set(raw.y.tolist()):
             raise UserError(f"forget_class {forget_class} is not a label of {config['dataset']!r}"
                             f"; valid: 0..{int(raw.y.max())}")
-        s = make_splits(raw, seed, config["scenario"], float(config["forget_fraction"]),
-                        forget_class)
+        return make_splits(raw, seed, config["scenario"], float(config["forget_fraction"]),
+                           forget_class)
 
-        def cached(data: Examples) -> tuple[nn.Module, float]:
-            key = {"protocol": self.name, "train_data": data.fingerprint(),
-                   "recipe": self.recipe.key(), "seed": seed}
-            blank = build_model(s.in_dim, s.num_classes, self.recipe, seed)
-            return cache.get_or_train(key, blank, lambda: train_model(
-                data, s.in_dim, s.num_classes, self.recipe, seed))
+    def _trained(self, s: Splits, role: str, seed: int, cache: ModelCache) -> tuple[nn.Module, float]:
+        data = s.train if role == "base" else s.retain
+        key = {"protocol": self.name, "train_data": data.fingerprint(),
+               "recipe": self.recipe.key(), "seed": seed}
+        blank = build_model(s.in_dim, s.num_classes, self.recipe, seed)
+        model, train_s = cache.get_or_train(key, blank, lambda: train_model(
+            data, s.in_dim, s.num_classes, self.recipe, seed))
+        model.requires_grad_(True)
+        return model, train_s
 
-        base, _ = cached(s.train)
-        gold, gold_s = cached(s.retain)
-        for m in (base, gold):
-            m.requires_grad_(True)
+    def train(self, config: dict[str, Any], seed: int, cache: ModelCache, role: str
+              ) -> tuple[nn.Module, float]:
+        return self._trained(self._splits(config, seed), role, seed, cache)
+
+    def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
+        s = self._splits(config, seed)
+        base, _ = self._trained(s, "base", seed, cache)
+        gold, gold_s = self._trained(s, "gold", seed, cache)
         setting = Setting(config, seed, ClassifierAdapter(), base, gold, s.forget, s.retain,
                           gold_s, s.num_classes, extra={"test": s.test})
         setting.gold_eval = self._raw_eval(setting, gold)

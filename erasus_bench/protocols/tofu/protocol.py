@@ -93,21 +93,34 @@ class TofuProtocol(Protocol):
                                                                         else ""),
         }
 
-    def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
+    def _inputs(self, config: dict[str, Any], cache: ModelCache
+                ) -> tuple[TofuData, ModelSource, Any]:
         set_offline_defaults()
         data: TofuData = load_tofu(config["dataset"], config["split"])
         source = ModelSource(config["model"], cache)
-        tok = source.tokenizer(corpus(data))
+        return data, source, source.tokenizer(corpus(data))
+
+    def _trained(self, config: dict[str, Any], seed: int, inputs, role: str
+                 ) -> tuple[nn.Module, float]:
+        data, source, tok = inputs
+        knowledge = data.real_authors + data.world_facts if source.tiny else []
+        rows = (data.forget if role == "base" else []) + data.retain + knowledge
+        data_id = {"data": data.fingerprint(), "split": config["split"]}
+        return source.trained(tok, Examples(_qa(tok, rows)), data_id, seed)
+
+    def train(self, config: dict[str, Any], seed: int, cache: ModelCache, role: str
+              ) -> tuple[nn.Module, float]:
+        return self._trained(config, seed, self._inputs(config, cache), role)
+
+    def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
+        inputs = self._inputs(config, cache)
+        data, source, tok = inputs
         forget = Examples({**_qa(tok, data.forget), **{
             f"idk_{k}": v for k, v in _qa(tok, data.forget, idk_answers(len(data.forget), 0)
                                           ).items()}})
         retain = Examples(_qa(tok, data.retain))
-        knowledge = data.real_authors + data.world_facts if source.tiny else []
-        base_rows = data.forget + data.retain + knowledge
-        gold_rows = data.retain + knowledge
-        data_id = {"data": data.fingerprint(), "split": config["split"]}
-        base, _ = source.trained(tok, Examples(_qa(tok, base_rows)), data_id, seed)
-        gold, gold_s = source.trained(tok, Examples(_qa(tok, gold_rows)), data_id, seed)
+        base, _ = self._trained(config, seed, inputs, "base")
+        gold, gold_s = self._trained(config, seed, inputs, "gold")
         sets = EvalSets(
             forget=QASplit.encode(tok, data.forget, MAX_LENGTH, "paraphrased_answer"),
             retain=QASplit.encode(tok, data.retain_eval, MAX_LENGTH, "paraphrased_answer"),
