@@ -7,15 +7,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from erasus_bench.methods.examples import Batch
-from erasus_bench.methods.strategies._common import make_optimizer, optimize, streams
 from erasus_bench.methods.strategies._preference import lm_adapter
-from erasus_bench.methods.strategies.base import Strategy, register_strategy
+from erasus_bench.methods.strategies.base import register_strategy
+from erasus_bench.methods.strategies.npo import NPO
 from erasus_bench.methods.task import UnlearnTask
 
 
 @register_strategy("simnpo", description="SimNPO: reference-free NPO on the per-token answer "
                    "NLL, plus retain NLL", modalities=("causal_lm",))
-class SimNPO(Strategy):
+class SimNPO(NPO):
     """``steps`` optimizer steps on ``gamma * L_SimNPO(forget batch) + alpha * NLL(retain batch)``
     with ``L_SimNPO = -(2/beta) * mean log sigmoid(beta * (nll/|a| - delta))``, ``nll/|a|`` the
     mean answer-token NLL (as open-unlearning computes it; the paper's margin gamma equals
@@ -25,24 +25,11 @@ class SimNPO(Strategy):
     def __init__(self, steps: int = 150, batch_size: int = 16, lr: float = 1e-5,
                  optimizer: str = "adam", beta: float = 4.5, delta: float = 0.0,
                  alpha: float = 1.0, gamma: float = 0.125) -> None:
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.beta = beta
+        super().__init__(steps, batch_size, lr, optimizer, beta, alpha, gamma)
         self.delta = delta
-        self.alpha = alpha
-        self.gamma = gamma
 
     def forget_loss(self, task: UnlearnTask, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The SimNPO term on one forget batch."""
         nll, count = lm_adapter(task.adapter, "simnpo").sequence_nll(model, batch)
         margin = nll / count.clamp_min(1) - self.delta
         return -(2.0 / self.beta) * F.logsigmoid(self.beta * margin).mean()
-
-    def unlearn(self, task: UnlearnTask) -> nn.Module:
-        model, ad = task.model, lm_adapter(task.adapter, "simnpo")
-        forget, retain = streams(task, self.batch_size)
-        return optimize(model, make_optimizer(model, self.optimizer, self.lr), self.steps,
-                        lambda t: self.gamma * self.forget_loss(task, model, next(forget))
-                        + self.alpha * ad.loss(model, next(retain)))
