@@ -46,7 +46,6 @@ def test_class_scenario_separates_original_from_gold(cache_dir: str) -> None:
     assert proto.evaluate(s, model, 1.0).metrics["avg_gap"] < original["avg_gap"]
 
 
-
 def test_roles_train_as_separate_jobs_and_setup_reuses_them(tmp_path: Path) -> None:
     proto = GeneralProtocol()
     config = proto.resolve_config({})
@@ -64,6 +63,7 @@ def test_roles_train_as_separate_jobs_and_setup_reuses_them(tmp_path: Path) -> N
     # base trained on everything, gold without the forget set
     metrics = proto.evaluate(s, s.gold, gold_s).metrics
     assert proto.evaluate(s, s.base, 0.0).metrics["forget_acc"] > metrics["forget_acc"]
+
 
 def test_cache_is_content_addressed(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)

@@ -61,7 +61,6 @@ def test_base_memorises_and_gold_never_saw_the_forget_set(tofu_setting) -> None:
     assert gold_retain < 0.3 and gold_forget > 5 * base_forget + 1.0
 
 
-
 def test_each_role_trains_alone_into_the_cache_setup_reads(tofu_setting, tofu_config: dict,
                                                             cache_dir: str) -> None:
     # the harness trains base and gold as separate (parallel) jobs; setup must find exactly those
@@ -71,6 +70,7 @@ def test_each_role_trains_alone_into_the_cache_setup_reads(tofu_setting, tofu_co
         assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
                                                       expected.state_dict().values()))
     assert sorted((Path(cache_dir) / "models").glob("*.pt")) == models
+
 
 def test_one_forward_pass_gives_the_adapter_losses(tofu_setting) -> None:
     s = tofu_setting

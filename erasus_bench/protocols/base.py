@@ -16,6 +16,7 @@ from erasus_bench.registry import PROTOCOLS
 # the two models every protocol trains per seed: on everything (base) and without the forget set
 ROLES = ("base", "gold")
 
+
 @dataclass
 class Evaluation:
     """Metric values (plain numbers or None), the per-example values they come from, and where

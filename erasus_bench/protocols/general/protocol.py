@@ -11,7 +11,6 @@ from torch import nn
 from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.methods.classifier import ClassifierAdapter
-from erasus_bench.methods.examples import Examples
 from erasus_bench.metrics import classification as M
 from erasus_bench.protocols.base import (
     Evaluation,
@@ -88,7 +87,8 @@ class GeneralProtocol(Protocol):
         return make_splits(raw, seed, config["scenario"], float(config["forget_fraction"]),
                            forget_class)
 
-    def _trained(self, s: Splits, role: str, seed: int, cache: ModelCache) -> tuple[nn.Module, float]:
+    def _trained(self, s: Splits, role: str, seed: int, cache: ModelCache
+                 ) -> tuple[nn.Module, float]:
         data = s.train if role == "base" else s.retain
         key = {"protocol": self.name, "train_data": data.fingerprint(),
                "recipe": self.recipe.key(), "seed": seed}
