@@ -15,11 +15,17 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 
 def load_results(path: str | Path = "results") -> pd.DataFrame:
-    """All run records under ``path`` as a tidy DataFrame: one row per (record, metric)."""
-    from erasus_bench.harness.tidy import records_to_frame
-    from erasus_bench.harness.store import load_records
+    """All run records under ``path`` as a tidy DataFrame: one row per (record, metric).
+    Files that are not readable records are left out, each named in a warning."""
+    import warnings
 
-    return records_to_frame(load_records(path))
+    from erasus_bench.harness.store import scan_records
+    from erasus_bench.harness.tidy import records_to_frame
+
+    records, bad = scan_records(path)
+    for b in bad:
+        warnings.warn(f"skipped {Path(path) / b.path}: {b.reason}", stacklevel=2)
+    return records_to_frame(records)
 
 
 __all__ = ["__version__", "load_results"]

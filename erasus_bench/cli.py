@@ -37,6 +37,9 @@ GRID_OPTIONS = (
     click.option("--results-dir", default="results", show_default=True, type=click.Path()),
     click.option("--leaderboards-dir", default="leaderboards", show_default=True,
                  type=click.Path()),
+    click.option("--out", type=click.Path(file_okay=False),
+                 help="A folder of your own: records in OUT/results, pages in "
+                      "OUT/leaderboards (instead of --results-dir/--leaderboards-dir)."),
     click.option("--cache-dir", type=click.Path(),
                  help="Model cache (default ~/.cache/erasus-bench or $ERASUS_BENCH_CACHE)."),
     click.option("--no-render", is_flag=True, help="Skip rendering the leaderboards."),
@@ -88,7 +91,8 @@ def list_cmd(kind: str | None) -> None:
 def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str | None,
         fractions: str, seeds: int, scenario: str | None, dataset: str | None,
         split: str | None, model: str | None, workers: int | None, force: bool,
-        results_dir: str, leaderboards_dir: str, cache_dir: str | None, no_render: bool) -> None:
+        results_dir: str, leaderboards_dir: str, out: str | None, cache_dir: str | None,
+        no_render: bool) -> None:
     """Run the grid on a protocol, then render its leaderboard."""
     from erasus_bench.harness.grid import parse_fractions
 
@@ -96,8 +100,15 @@ def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str
         raise UserError("--all-methods cannot be combined with --strategies/--selectors")
     options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model}
     _run_and_render(protocol, _split(strategies), _split(selectors), parse_fractions(fractions),
-                    seeds, options, workers, force, results_dir, leaderboards_dir, cache_dir,
-                    no_render)
+                    seeds, options, workers, force, *_folders(results_dir, leaderboards_dir, out),
+                    cache_dir, no_render)
+
+
+def _folders(results_dir: str, leaderboards_dir: str, out: str | None) -> tuple[str, str]:
+    """(results folder, pages folder): ``--out`` wins over the two separate options."""
+    if out is None:
+        return results_dir, leaderboards_dir
+    return str(Path(out) / "results"), str(Path(out) / "leaderboards")
 
 
 def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list[str] | None,
@@ -117,10 +128,18 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
     outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
                         command=command, workers=workers, force=force)
     if not no_render:
-        _render(results_dir, leaderboards_dir, [protocol], skip_unchanged=True)
+        _render(results_dir, leaderboards_dir, [protocol])
     counts = Counter(o.status for o in outcomes)
     click.echo(f"{len(cells)} cells: {counts['ok']} ran ok, {counts['failed']} failed, "
                f"{len(cells) - len(outcomes)} already done")
+    if Path(results_dir).resolve() != Path("results").resolve():
+        page = Path(leaderboards_dir) / f"{protocol}.html"
+        click.echo(f"Your records: {results_dir}/; your pages: {page}" if not no_render else
+                   f"Your records: {results_dir}/")
+        click.echo("The published boards (results/ and leaderboards/ of the repository) are "
+                   "reproduced by the commands in results/README.md; to publish to them, run "
+                   "without --out/--results-dir from the repository root and commit results/ "
+                   "and leaderboards/ (CI checks them with `erasus-bench render --check`).")
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed[:20]:
         click.echo(f"  failed {o.key}: {o.error}", err=True)
@@ -129,13 +148,13 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
 
 
 def _render(results_dir: str, out_dir: str, protocols: list[str] | None,
-            skip_unchanged: bool = False) -> None:
+            reuse: bool = True) -> None:
     from erasus_bench.leaderboards.render import render
 
-    written = render(Path(results_dir), Path(out_dir), protocols, skip_unchanged=skip_unchanged)
+    written = render(Path(results_dir), Path(out_dir), protocols, reuse=reuse)
     for path in written:
         click.echo(f"wrote {path}")
-    if skip_unchanged and not written:
+    if not written:
         click.echo(f"pages in {out_dir} are up to date")
 
 
@@ -144,12 +163,17 @@ def _render(results_dir: str, out_dir: str, protocols: list[str] | None,
 @click.option("--out-dir", "--leaderboards-dir", default="leaderboards", show_default=True,
               type=click.Path())
 @click.option("--protocol", "protocols", multiple=True, help="Only these protocols.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 naming the pages that are "
-              "missing or differ from what the results render to.")
-def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check: bool) -> None:
-    """Render Markdown/HTML leaderboards and plots from the run records."""
+@click.option("--check", is_flag=True, help="Write nothing; recompute every page and exit 1 "
+              "naming those missing or differing from what the results render to.")
+@click.option("--force", is_flag=True, help="Recompute every protocol, also those whose records "
+              "and page code are unchanged since the last render.")
+def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check: bool,
+               force: bool) -> None:
+    """Render Markdown/HTML leaderboards and plots from the run records (only protocols whose
+    records or page code changed are recomputed). A record that cannot be read is named on
+    stderr and nothing is written (exit 1)."""
     if not check:
-        _render(results_dir, out_dir, list(protocols) or None)
+        _render(results_dir, out_dir, list(protocols) or None, reuse=not force)
         return
     from erasus_bench.leaderboards.render import stale_pages
 
@@ -176,7 +200,7 @@ def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check
 def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, seeds: int,
            scenario: str | None, dataset: str | None, split: str | None, model: str | None,
            workers: int | None, force: bool, results_dir: str, leaderboards_dir: str,
-           cache_dir: str | None, no_render: bool) -> None:
+           out: str | None, cache_dir: str | None, no_render: bool) -> None:
     """Coreset ablation: one strategy x every selector x each fraction, then render (the
     protocol page gains the ablation plot and its one-sentence answer)."""
     from erasus_bench.harness.grid import parse_fractions
@@ -185,8 +209,8 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, 
         raise UserError(f"--strategy takes one strategy, got {strategy!r}")
     options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model}
     _run_and_render(protocol, [strategy], _split(selectors), parse_fractions(fractions), seeds,
-                    options, workers, force, results_dir, leaderboards_dir, cache_dir,
-                    no_render)
+                    options, workers, force, *_folders(results_dir, leaderboards_dir, out),
+                    cache_dir, no_render)
 
 
 @cli.command()
@@ -239,6 +263,7 @@ def import_cmd(logfile: str, fmt: str, strategy: str | None, model: str, gold: s
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, without a traceback.
     Hugging Face hub access is off unless the environment turns it on (HF_HUB_OFFLINE=0)."""
+    from erasus_bench.harness.store import BadRecords
     from erasus_bench.lm.load import set_offline_defaults
 
     set_offline_defaults()
@@ -250,6 +275,9 @@ def main() -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
+    except BadRecords as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
     except UserError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)

@@ -1,13 +1,16 @@
 """Typed registries of plugins (protocols, strategies, selectors, metrics), filled by decorators.
 
-Built-in plugins and third-party plugins (entry-point group ``erasus_bench.plugins``) are imported
-the first time any registry is read, so lookups never depend on import order.
+Each registry imports its built-in modules the first time it is read, and third-party plugins
+(entry-point group ``erasus_bench.plugins``) are imported the first time any registry is read, so
+lookups never depend on import order. An entry can be lazy (``register_lazy``): its metadata is
+known at once and its object (``"module:attr"``) is imported on the first ``get``, so reading
+metrics or protocol cards (rendering pages) never imports models, data code or torch.
 """
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
@@ -17,24 +20,25 @@ T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "erasus_bench.plugins"
 
-BUILTIN_MODULES = (
-    "erasus_bench.metrics.catalogue",
-    "erasus_bench.protocols.general",
-    "erasus_bench.protocols.tofu",
-    "erasus_bench.methods.strategies",
-    "erasus_bench.methods.selectors",
-)
+BUILTIN_MODULES = {
+    "metric": ("erasus_bench.metrics.catalogue",),
+    "protocol": ("erasus_bench.protocols.general", "erasus_bench.protocols.tofu"),
+    "strategy": ("erasus_bench.methods.strategies",),
+    "selector": ("erasus_bench.methods.selectors",),
+}
 
 
 @dataclass(frozen=True)
 class Entry(Generic[T]):
-    """A registered plugin: its name, the object, a one-line description and where it applies."""
+    """A registered plugin: its name, the object, a one-line description and where it applies;
+    a lazy entry has ``obj`` None until its ``target`` (``"module:attr"``) is imported."""
 
     name: str
-    obj: T
+    obj: T | None
     description: str
     applies_to: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
 
 
 class Registry(Generic[T]):
@@ -50,37 +54,55 @@ class Registry(Generic[T]):
         """Decorator registering ``obj`` under ``name``; a duplicate name is an error."""
 
         def deco(obj: T) -> T:
-            if name in self._entries and self._entries[name].obj is not obj:
+            old = self._entries.get(name)
+            if old is not None and old.obj is not None and old.obj is not obj:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
-            self._entries[name] = Entry(name, obj, description, tuple(applies_to), dict(meta))
+            self._entries[name] = Entry(name, obj, description, tuple(applies_to),
+                                        {**(old.meta if old else {}), **meta},
+                                        old.target if old else None)
             return obj
 
         return deco
 
+    def register_lazy(self, name: str, target: str, *, description: str,
+                      applies_to: tuple[str, ...] = (), **meta: Any) -> None:
+        """Register ``name`` now and import its object from ``target`` (``"module:attr"``) on
+        the first :meth:`get` (the imported module may register it itself)."""
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = Entry(name, None, description, tuple(applies_to), dict(meta),
+                                    target)
+
     def entry(self, name: str) -> Entry[T]:
-        """The entry for ``name``; unknown names raise a UserError with the valid names."""
-        load_plugins()
+        """The entry for ``name`` (lazy objects not imported); unknown names raise a UserError
+        with the valid names."""
+        load_plugins(self.kind)
         try:
             return self._entries[name]
         except KeyError:
             raise unknown_choice(self.kind, name, self._entries) from None
 
     def get(self, name: str) -> T:
-        """The registered object for ``name``."""
-        return self.entry(name).obj
+        """The registered object for ``name`` (imported now if its entry is lazy)."""
+        e = self.entry(name)
+        if e.obj is None and e.target:
+            module, attr = e.target.split(":")
+            obj = getattr(importlib.import_module(module), attr)
+            e = self._entries[name] = replace(self._entries[name], obj=obj)
+        return e.obj  # type: ignore[return-value]
 
     def names(self) -> list[str]:
         """All registered names, in registration order."""
-        load_plugins()
+        load_plugins(self.kind)
         return list(self._entries)
 
     def entries(self) -> Iterator[Entry[T]]:
-        """All entries, in registration order."""
-        load_plugins()
+        """All entries, in registration order (lazy objects not imported)."""
+        load_plugins(self.kind)
         return iter(list(self._entries.values()))
 
     def __contains__(self, name: object) -> bool:
-        load_plugins()
+        load_plugins(self.kind)
         return name in self._entries
 
 
@@ -89,22 +111,37 @@ STRATEGIES: Registry[Any] = Registry("strategy")
 SELECTORS: Registry[Any] = Registry("selector")
 METRICS: Registry[Any] = Registry("metric")
 
-_state = {"loaded": False, "loading": False}
+_loaded: set[str] = set()  # kinds whose built-ins are imported; "entry points" once those are
+_loading: set[str] = set()
 
 
-def load_plugins() -> None:
-    """Import built-in plugin modules and every ``erasus_bench.plugins`` entry point, once
-    (a failed import is raised, and retried on the next lookup)."""
-    if _state["loaded"] or _state["loading"]:
+def load_plugins(kind: str | None = None) -> None:
+    """Import the built-in modules of registry ``kind`` (all kinds when None) and, once, every
+    ``erasus_bench.plugins`` entry point (a failed import is raised, and retried on the next
+    lookup)."""
+    for k in BUILTIN_MODULES if kind is None else (kind,):
+        _load_once(k, lambda k=k: _import_builtins(k))
+    _load_once("entry points", _load_entry_points)
+
+
+def _import_builtins(kind: str) -> None:
+    for module in BUILTIN_MODULES.get(kind, ()):
+        importlib.import_module(module)
+
+
+def _load_once(key: str, load: Callable[[], Any]) -> None:
+    if key in _loaded or key in _loading:
         return
-    _state["loading"] = True
+    _loading.add(key)
     try:
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            plugin = ep.load()
-            if callable(plugin):
-                plugin()
-        _state["loaded"] = True
+        load()
+        _loaded.add(key)
     finally:
-        _state["loading"] = False
+        _loading.discard(key)
+
+
+def _load_entry_points() -> None:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        plugin = ep.load()
+        if callable(plugin):
+            plugin()

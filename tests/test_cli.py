@@ -34,7 +34,7 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     recs = records(tmp_path)
     # 2 reference rows x 2 seeds + 2 strategies x 2 selectors x 2 seeds
     assert len(recs) == 12 and all(x["status"] == "ok" for x in recs.values())
-    for name in ("general.md", "general.html", "general_tradeoff.png"):
+    for name in ("general.md", "general.html", "general_tradeoff.svg"):
         assert (tmp_path / "leaderboards" / name).stat().st_size > 0
     rec = next(x for x in recs.values() if x["config"]["strategy"] == "gradient_ascent")
     assert set(rec["timings"]) == {"select_s", "unlearn_s", "evaluate_s"}
@@ -44,11 +44,26 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     df = erasus_bench.load_results(tmp_path / "results")
     assert set(df["strategy"]) == {"original", "retrain", "gradient_ascent", "finetune"}
     assert (df.query("strategy == 'retrain' and metric == 'avg_gap'")["value"] == 0).all()
-    mtimes = {p: Path(p).stat().st_mtime_ns for p in recs}
+    pages = list((tmp_path / "leaderboards").iterdir())
+    mtimes = {p: Path(p).stat().st_mtime_ns for p in [*recs, *pages]}
     again = cli(["run", "--protocol", "general", *REDUCED], tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "0 ran ok" in again.stdout and "12 already done" in again.stdout
-    assert {p: Path(p).stat().st_mtime_ns for p in recs} == mtimes
+    assert "pages in leaderboards are up to date" in again.stdout
+    assert {p: Path(p).stat().st_mtime_ns for p in mtimes} == mtimes  # nothing rewritten
+
+
+def test_out_folder_of_ones_own(tmp_path: Path, cache_dir: str) -> None:
+    """`--out DIR`: records and pages go to DIR, the command says how the published boards
+    are reproduced and published, and nothing is written to ./results or ./leaderboards."""
+    r = cli(["run", "--protocol", "general", "--strategies", "finetune", "--selectors",
+             "random", "--seeds", "1", "--out", "mine"], tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert len(list((tmp_path / "mine" / "results").glob("general/**/*.json"))) == 3
+    assert (tmp_path / "mine" / "leaderboards" / "general.html").is_file()
+    assert "3 ran ok" in r.stdout and "mine/leaderboards/general.html" in r.stdout
+    assert "results/README.md" in r.stdout and "render --check" in r.stdout
+    assert not (tmp_path / "results").exists() and not (tmp_path / "leaderboards").exists()
 
 
 def test_resume_after_kill(tmp_path: Path, cache_dir: str) -> None:

@@ -25,6 +25,12 @@ def test_three_seeds_cannot_separate() -> None:
 def test_holm_is_statsmodels() -> None:
     p = [0.01, 0.04, 0.03]
     assert holm(p) == pytest.approx(list(multipletests(p, method="holm")[1]))
+    rng = np.random.default_rng(0)
+    for m in (1, 2, 7, 40):
+        p = list(rng.uniform(0, 0.2, m) ** 2)
+        p[:2] = p[:1] * 2 if m > 1 else p[:1]  # ties keep their order
+        assert holm(p) == pytest.approx(list(multipletests(p, method="holm")[1]), abs=1e-15)
+    assert holm([]) == []
 
 
 def test_rank_groups() -> None:

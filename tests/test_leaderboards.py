@@ -142,8 +142,11 @@ def test_render_is_deterministic_and_self_contained(tmp_path: Path) -> None:
     out = tmp_path / "leaderboards"
     first = {p.name: p.read_bytes() for p in render(results, out)}
     assert set(first) == {"general.md", "general.html", "general.json", "general.csv",
-                          "general_tradeoff.png", "index.html"}
-    assert first["general_tradeoff.png"].startswith(b"\x89PNG")
+                          "general_tradeoff.svg", "index.html", ".render-inputs.sha256"}
+    svg = first["general_tradeoff.svg"].decode()
+    assert svg.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in svg
+    assert svg in first["general.html"].decode()  # the same plot, inline in the page
+    assert "![tradeoff plot](general_tradeoff.svg)" in first["general.md"].decode()
     second = {p.name: p.read_bytes() for p in render(results, tmp_path / "again")}
     assert first == second
     assert stale_pages(results, out) == []

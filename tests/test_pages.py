@@ -13,7 +13,8 @@ from test_leaderboards import make_record, write_results
 from erasus_bench.harness.store import load_records
 from erasus_bench.leaderboards.html import render_html, render_index
 from erasus_bench.leaderboards.markdown import render_markdown
-from erasus_bench.leaderboards.plots import ablation_sentence, front_labels
+from erasus_bench.leaderboards.plotdata import ablation_sentence
+from erasus_bench.leaderboards.plots import front_labels
 from erasus_bench.leaderboards.render import build_pages, render
 from erasus_bench.leaderboards.summarise import summarise
 

@@ -36,3 +36,34 @@ def test_metrics_carry_direction_and_one_primary_per_protocol() -> None:
     assert [m.name for m in tofu if "tofu" in m.primary] == ["forget_quality", "model_utility"]
     assert all(m.direction in ("higher", "lower", "match_gold") for m in general)
     assert METRICS.get("avg_gap").direction == "lower"
+
+
+def test_protocol_cards_and_metrics_load_without_torch() -> None:
+    """Rendering reads metric specs and protocol cards only: no model code, no torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from erasus_bench.registry import METRICS, PROTOCOLS\n"
+            "from erasus_bench.protocols.card import protocol_card\n"
+            "assert protocol_card('tofu').utility_metric == 'model_utility'\n"
+            "assert 'avg_gap' in METRICS and PROTOCOLS.names() == ['general', 'tofu']\n"
+            "assert PROTOCOLS.entry('general').obj is None  # lazy until first get\n"
+            "import erasus_bench.leaderboards.render, erasus_bench.leaderboards.summarise\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "cls = PROTOCOLS.get('general')\n"
+            "assert cls.card.name == cls.name == 'general' and 'torch' in sys.modules\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_lazy_entry_is_imported_once_and_keeps_its_metadata() -> None:
+    reg: Registry[object] = Registry("thing")
+    reg.register_lazy("path", "pathlib:PurePosixPath", description="lazy", applies_to=("x",),
+                      card="meta")
+    assert reg.entry("path").obj is None and reg.entry("path").meta == {"card": "meta"}
+    from pathlib import PurePosixPath
+    assert reg.get("path") is PurePosixPath and reg.entry("path").obj is PurePosixPath
+    assert reg.entry("path").applies_to == ("x",)
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register_lazy("path", "pathlib:Path", description="again")

@@ -73,3 +73,22 @@ def test_real_rows_carry_ranks(real_summary: dict) -> None:
         methods = [r for r in v["rows"] if not r["reference"] and r["seeds"]]
         assert methods and all(r["ranks"]["avg_gap"]["lo"] == 1 for r in methods)  # 3 seeds
         assert all(r["ranks"] == {} for r in v["rows"] if r["reference"])
+
+
+def test_batched_verdicts_equal_one_call_each() -> None:
+    from erasus_bench.harness.verdict import verdicts
+
+    rows = [{"a": [0.01, 0.015, 0.012], "b": [-0.3, -0.2, -0.25, -0.1]},
+            {"a": [0.05, 0.06, 0.07], "b": [0.0, 0.0]},
+            {"a": [0.001], "b": []},
+            {"a": [0.002, -0.001, 0.0, 0.001], "b": [0.1, 0.2, 0.15]}]
+    margins = {"a": 0.02, "b": 0.3}
+    directions = {"a": "lower", "b": "match_gold"}
+    assert verdicts(rows, margins, directions) == [verdict(r, margins, directions)
+                                                   for r in rows]
+    # against scipy directly: TOST = max of the two one-sided tests
+    d = np.array(rows[0]["a"])
+    low = stats.ttest_1samp(d, -0.02, alternative="greater").pvalue
+    high = stats.ttest_1samp(d, 0.02, alternative="less").pvalue
+    got = verdicts(rows, margins, directions)[0]["metrics"]["a"]["p_tost"]
+    assert got == pytest.approx(max(low, high), rel=1e-12)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +54,85 @@ def is_done(results_dir: Path, spec: CellSpec) -> bool:
     return bool(rec) and rec.get("status") == "ok" and rec.get("config_hash") == spec.config_hash
 
 
-def load_records(results_dir: str | Path, protocol: str | None = None) -> list[dict[str, Any]]:
-    """Every record under ``results_dir`` (optionally one protocol's), each with its ``path``
-    relative to ``results_dir``, sorted by path."""
+REQUIRED_FIELDS = ("schema", "protocol", "config", "config_hash", "status", "metrics")
+REQUIRED_CONFIG = ("strategy", "selector", "fraction", "seed", "hparams", "protocol_config")
+STATUSES = ("ok", "failed")
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A file under the results folder that is not a readable record, and why."""
+
+    path: str  # relative to the results folder
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+class BadRecords(UserError):
+    """Files under the results folder that are not readable records; nothing is rendered."""
+
+    def __init__(self, bad: Sequence[BadRecord], results_dir: str | Path) -> None:
+        self.bad = list(bad)
+        lines = "\n".join(f"  {Path(results_dir) / b.path}: {b.reason}" for b in self.bad)
+        super().__init__(f"{len(self.bad)} record(s) under {str(results_dir)!r} cannot be read:"
+                         f"\n{lines}\nfix or delete them (`erasus-bench run` recomputes a "
+                         "deleted cell), then render again")
+
+
+def record_problem(rec: Any, rel_path: str) -> str | None:
+    """Why ``rec`` (parsed from ``rel_path`` under the results folder) breaks the record
+    contract (shared/contracts/record.md); None when it keeps it."""
+    if not isinstance(rec, dict):
+        return f"not a JSON object but {type(rec).__name__}"
+    missing = [k for k in REQUIRED_FIELDS if k not in rec]
+    config = rec.get("config")
+    if isinstance(config, dict):
+        missing += [f"config.{k}" for k in REQUIRED_CONFIG if k not in config]
+    if missing:
+        return f"missing contract field(s) {', '.join(missing)}"
+    if rec["schema"] != SCHEMA:
+        return f"schema {rec['schema']!r} is not {SCHEMA!r}"
+    if not isinstance(config, dict):
+        return "config is not a JSON object"
+    if rec["status"] not in STATUSES:
+        return f"status {rec['status']!r} is not one of {', '.join(STATUSES)}"
+    if not isinstance(rec["metrics"], dict) or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            for v in rec["metrics"].values()):
+        return "metrics is not an object of plain numbers (or null)"
+    folder = rel_path.split("/", 1)[0]
+    if rec["protocol"] != folder:
+        return f"protocol {rec['protocol']!r} but filed under {folder}/"
+    return None
+
+
+def scan_records(results_dir: str | Path, protocol: str | None = None
+                 ) -> tuple[list[dict[str, Any]], list[BadRecord]]:
+    """Every record under ``results_dir`` (optionally one protocol's folder), each with its
+    ``path`` relative to ``results_dir``, sorted by path; and every ``*.json`` there that is
+    not a valid record (unreadable, not JSON, breaking the contract), with the reason."""
     root = Path(results_dir)
     if not root.is_dir():
         raise UserError(f"results folder {str(root)!r} does not exist or is not a folder")
     base = root / protocol if protocol else root
-    out = []
+    records, bad = [], []
     for p in sorted(base.glob("**/*.json")):
-        rec = read_record(p)
-        if rec is None or rec.get("schema") != SCHEMA:
+        rel = p.relative_to(root).as_posix()
+        try:
+            rec = json.loads(p.read_bytes())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            bad.append(BadRecord(rel, f"not readable as JSON ({e})"))
             continue
-        rec["path"] = p.relative_to(root).as_posix()
-        out.append(rec)
-    return out
+        if (problem := record_problem(rec, rel)) is not None:
+            bad.append(BadRecord(rel, problem))
+            continue
+        rec["path"] = rel
+        records.append(rec)
+    return records, bad
+
+
+def load_records(results_dir: str | Path, protocol: str | None = None) -> list[dict[str, Any]]:
+    """The valid records of :func:`scan_records` (files that are not records are skipped)."""
+    return scan_records(results_dir, protocol)[0]

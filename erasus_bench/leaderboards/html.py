@@ -11,10 +11,10 @@ from typing import Any
 
 import jinja2
 
-from erasus_bench.harness.stats import LOG_FLOOR
+from erasus_bench.harness.precision import LOG_FLOOR, fmt_sig
 from erasus_bench.leaderboards import text as tx
 from erasus_bench.leaderboards.markdown import LEGEND
-from erasus_bench.leaderboards.summarise import gold_means, quality_key
+from erasus_bench.leaderboards.ordering import gold_means, quality_key
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -29,7 +29,7 @@ def _env() -> jinja2.Environment:
 def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, str],
                 plots: dict[str, Any] | None = None) -> str:
     """The protocol page. ``record_base`` prefixes record paths in links; ``files`` names the
-    siblings it links to: ``json``, ``csv``, ``md`` and (optional) ``plot`` (the PNG);
+    siblings it links to: ``json``, ``csv``, ``md`` and (optional) ``plot`` (the tradeoff SVG);
     ``plots``: ``{"tradeoff": svg text or None, "ablations": [{"label", "strategy", "swept",
     "svg", "sentence", "command"}]}``, embedded inline."""
     rows = [r for v in summary["variants"] for r in v["rows"] if not r["reference"]]
@@ -141,7 +141,7 @@ def _position(metric: dict[str, Any], cells: list[dict[str, Any] | None]
 
 
 def _num(v: float | None) -> str:
-    return "" if v is None else repr(float(v))
+    return "" if v is None else fmt_sig(v)
 
 
 def _direction_text(m: dict[str, Any]) -> str:

@@ -14,7 +14,8 @@ def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | No
                     ablations: list[dict[str, Any]] | None = None) -> str:
     """The page text; ``record_base`` prefixes record paths in links, ``plot`` is the tradeoff
     image's file name beside the page (omitted when None), ``ablations`` the coreset-ablation
-    answers per variant (``label``, ``sentence``, ``swept``, ``command``)."""
+    answers per variant (``label``, ``sentence``, ``swept``, ``command``, ``file``: its plot
+    beside the page, or None)."""
     lines = [f"# `{summary['protocol']}` leaderboard", ""]
     if warning := tx.default_data_warning(summary):
         lines += [f"> **Warning:** {_esc(warning)}", ""]
@@ -36,7 +37,9 @@ def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | No
                                                        else "no coreset row to compare.")
                       + ("" if a["swept"] else f" No sweep has been run; run it with "
                          f"`{a['command']}`.")]
-        lines += ["", "The ablation plots are on the HTML page.", ""]
+        lines += [""]
+        lines += [f"![coreset ablation, {_esc(a['label'])}]({a['file']})\n"
+                  for a in ablations if a.get("file")]
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
 """The tradeoff plot of a summary: utility (x) against the primary metric (y), one point per
 strategy x selector x fraction with 95% CI whiskers, Pareto front marked (reference rows are
-drawn but never on the front); and the coreset ablation plot. Deterministic PNG and SVG."""
+drawn but never on the front); and the coreset ablation plot. Deterministic SVG (what is drawn
+is decided in ``plotdata``, which needs no matplotlib)."""
 from __future__ import annotations
 
 import io
@@ -10,11 +11,13 @@ from typing import Any
 
 from matplotlib import colormaps, rc_context
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from erasus_bench.leaderboards import text as tx
-from erasus_bench.leaderboards.summarise import gold_means, quality_key
+from erasus_bench.leaderboards.plotdata import TIME_METRIC, sweep_fractions, tradeoff_panels
+from erasus_bench.leaderboards.ordering import gold_means, quality_key
 
 # log-scale tick labels use mathtext, whose font lookups log a line per missing TeX font
 logging.getLogger("matplotlib.mathtext").setLevel(logging.ERROR)
@@ -25,40 +28,38 @@ REFERENCE_STYLE = {"original": ("X", "original (no unlearning)"),
                    "retrain": ("*", "retrain (gold)")}
 
 
-def tradeoff_png(summary: dict[str, Any], *, x: str = "test_acc", y: str | None = None
-                 ) -> bytes | None:
-    """PNG bytes of ``y`` (default: the primary metric) against ``x``, one panel per variant;
-    None when either metric is absent or no row has both. Byte-identical for the same summary
-    (no timestamps or software tag in the PNG metadata)."""
-    fig = tradeoff_figure(summary, x=x, y=y)
-    return None if fig is None else figure_png(fig)
-
-
-def figure_png(fig: Figure) -> bytes:
-    """PNG bytes without timestamp or software tag (a bare Figure: Agg canvas, no pyplot)."""
-    buf = io.BytesIO()
-    with rc_context(SVG_RC):
-        fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    return buf.getvalue()
-
-
 def _panel(ax: Axes, rows: list[dict[str, Any]], mx: dict[str, Any], my: dict[str, Any],
            colours: dict[str, Any], markers: dict[str, str]) -> None:
-    """Points with CI whiskers, reference rows as large black markers, Pareto front ringed."""
+    """Points with CI whiskers, reference rows as large black markers, Pareto front ringed.
+    Whiskers are one line collection and points one scatter per selector, so the figure has
+    a few artists whatever the number of rows (drawing time does not grow with the board)."""
     gold = gold_means(rows)
+    methods = [r for r in rows if not r["reference"]]
+    segments, seg_colours = [], []
     for r in rows:
         cx, cy = r["cells"][mx["name"]], r["cells"][my["name"]]
+        colour = "black" if r["reference"] else colours[r["strategy"]]
+        for lo_pt, hi_pt in _whiskers(cx, cy):
+            segments.append((lo_pt, hi_pt))
+            seg_colours.append(colour)
+    if segments:
+        ax.add_collection(LineCollection(segments, colors=seg_colours, linewidths=0.6,
+                                         alpha=0.85, zorder=3), autolim=True)
+    for selector, marker in markers.items():
+        pts = [r for r in methods if str(r["selector"]) == selector]
+        if pts:
+            ax.scatter([r["cells"][mx["name"]]["mean"] for r in pts],
+                       [r["cells"][my["name"]]["mean"] for r in pts], marker=marker, s=25,
+                       c=[colours[r["strategy"]] for r in pts], alpha=0.85, zorder=3,
+                       linewidths=0)
+    for r in rows:
         if r["reference"]:
+            cx, cy = r["cells"][mx["name"]], r["cells"][my["name"]]
             marker, label = REFERENCE_STYLE.get(r["strategy"], ("s", r["strategy"]))
-            ax.errorbar(cx["mean"], cy["mean"], xerr=_err(cx), yerr=_err(cy), fmt=marker,
-                        ms=11, color="black", ecolor="black", elinewidth=0.8, zorder=4)
+            ax.scatter([cx["mean"]], [cy["mean"]], marker=marker, s=121, c="black", zorder=4)
             ax.annotate(label, (cx["mean"], cy["mean"]), xytext=(6, 6),
                         textcoords="offset points", fontsize=7)
-        else:
-            ax.errorbar(cx["mean"], cy["mean"], xerr=_err(cx), yerr=_err(cy),
-                        fmt=markers[str(r["selector"])], ms=5, color=colours[r["strategy"]],
-                        ecolor=colours[r["strategy"]], elinewidth=0.6, alpha=0.85, zorder=3)
-    front = pareto_front([r for r in rows if not r["reference"]], mx, my, gold)
+    front = pareto_front(methods, mx, my, gold)
     if front:
         pts = sorted((r["cells"][mx["name"]]["mean"], r["cells"][my["name"]]["mean"])
                      for r in front)
@@ -72,6 +73,7 @@ def _panel(ax: Axes, rows: list[dict[str, Any]], mx: dict[str, Any], my: dict[st
                         fontsize=6, color="crimson", ha="right")
     if my["log_scale"]:
         ax.set_yscale("log")
+    ax.autoscale_view()
     ax.set_xlabel(tx.header(mx))
     ax.set_ylabel(tx.header(my))
     ax.grid(True, lw=0.3, alpha=0.6)
@@ -110,11 +112,16 @@ def pareto_front(rows: list[dict[str, Any]], mx: dict[str, Any], my: dict[str, A
             if not any(c <= a and d <= b and (c, d) != (a, b) for _, (c, d) in scored)]
 
 
-def _err(cell: dict[str, Any]) -> list[list[float]] | None:
-    """Asymmetric whisker lengths from [lo, hi]; None for n=1."""
-    if cell["lo"] is None:
-        return None
-    return [[max(cell["mean"] - cell["lo"], 0.0)], [max(cell["hi"] - cell["mean"], 0.0)]]
+def _whiskers(cx: dict[str, Any], cy: dict[str, Any]
+              ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The CI segments of a point: horizontal [lo, hi] of x and vertical of y (none for n=1)."""
+    x, y = cx["mean"], cy["mean"]
+    out = []
+    if cx["lo"] is not None:
+        out.append(((cx["lo"], y), (cx["hi"], y)))
+    if cy["lo"] is not None:
+        out.append(((x, cy["lo"]), (x, cy["hi"])))
+    return out
 
 
 def _legend(colours: dict[str, Any], markers: dict[str, str]) -> list[Line2D]:
@@ -133,13 +140,12 @@ def _legend(colours: dict[str, Any], markers: dict[str, str]) -> list[Line2D]:
 
 SVG_RC = {"font.size": 8, "svg.fonttype": "none", "svg.hashsalt": "erasus-bench",
           "path.simplify": True}
-TIME_METRIC = "unlearn_time"
 MAX_FRONT_LABELS = 8
-CLAIM_FRACTION = 0.1  # the seed's claim: 5-10% coresets match the full forget set
 
 
 def figure_svg(fig: Figure, salt: str) -> str:
-    """Deterministic inline SVG (no date, fixed id salt, no XML prolog)."""
+    """Deterministic SVG text (no date, fixed id salt, no XML prolog): inline in the HTML, and
+    a valid standalone file (it carries its namespace)."""
     buf = io.StringIO()
     with rc_context({**SVG_RC, "svg.hashsalt": f"erasus-bench-{salt}"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
@@ -149,14 +155,11 @@ def figure_svg(fig: Figure, salt: str) -> str:
 
 def tradeoff_figure(summary: dict[str, Any], *, x: str = "test_acc", y: str | None = None
                     ) -> Figure | None:
-    """The tradeoff figure of :func:`tradeoff_png`, or None when there is nothing to plot."""
+    """``y`` (default: the primary metric) against ``x``, one panel per variant; None when
+    either metric is absent or no row has both."""
     metrics = {m["name"]: m for m in summary["metrics"]}
     y = y or summary["primary"]
-    if x not in metrics or y not in metrics:
-        return None
-    panels = [(v, [r for r in v["rows"] if r["cells"].get(x) and r["cells"].get(y)])
-              for v in summary["variants"]]
-    panels = [(v, rows) for v, rows in panels if rows]
+    panels = tradeoff_panels(summary, x, y)
     if not panels:
         return None
     methods = [r for _, rows in panels for r in rows if not r["reference"]]
@@ -166,19 +169,30 @@ def tradeoff_figure(summary: dict[str, Any], *, x: str = "test_acc", y: str | No
     markers = {s: MARKERS[i % len(MARKERS)]
                for i, s in enumerate(sorted({str(r["selector"]) for r in methods}))}
     with rc_context(SVG_RC):
-        fig = Figure(figsize=(6.0 * len(panels) + 2.4, 4.8), layout="constrained")
-        for ax, (variant, rows) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
+        fig, axes = _framed(len(panels), panel_w=6.0, height=4.8, legend_w=2.4)
+        for ax, (variant, rows) in zip(axes, panels):
             _panel(ax, rows, metrics[x], metrics[y], colours, markers)
             ax.set_title(variant["label"], fontsize=8)
-        fig.legend(handles=_legend(colours, markers), loc="outside right upper", fontsize=7)
+        _legend_right(fig, _legend(colours, markers), legend_w=2.4)
     return fig
 
 
-def tradeoff_svg(summary: dict[str, Any], *, x: str = "test_acc", y: str | None = None
-                 ) -> str | None:
-    """The tradeoff plot as inline SVG text; None when there is nothing to plot."""
-    fig = tradeoff_figure(summary, x=x, y=y)
-    return None if fig is None else figure_svg(fig, "tradeoff")
+def _framed(n: int, *, panel_w: float, height: float, legend_w: float
+            ) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n`` panels side by side and a legend column on the right, with fixed
+    margins in inches (cheaper to draw than a constrained layout, and as stable)."""
+    width = panel_w * n + legend_w
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=0.75 / width, right=(width - legend_w - 0.1) / width,
+                        bottom=0.55 / height, top=1 - 0.35 / height,
+                        wspace=0.9 / (panel_w - 0.9))
+    return fig, list(fig.subplots(1, n, squeeze=False)[0])
+
+
+def _legend_right(fig: Figure, handles: list[Line2D], *, legend_w: float) -> None:
+    width, height = fig.get_size_inches()
+    fig.legend(handles=handles, loc="upper left", fontsize=7, frameon=False,
+               bbox_to_anchor=((width - legend_w + 0.05) / width, 1 - 0.1 / height))
 
 
 def front_labels(front: list[dict[str, Any]], mx: dict[str, Any], my: dict[str, Any],
@@ -208,75 +222,6 @@ def front_labels(front: list[dict[str, Any]], mx: dict[str, Any], my: dict[str, 
 
 # --- coreset ablation ----------------------------------------------------------------------
 
-def _sweep_fractions(rows: list[dict[str, Any]], strategy: str) -> list[float]:
-    """Distinct coreset fractions below 1 that ``strategy`` ran with (any selector but full)."""
-    return sorted({r["fraction"] for r in rows if r["strategy"] == strategy and not r["reference"]
-                   and r["selector"] != "full" and r["fraction"] is not None
-                   and r["fraction"] < 1.0})
-
-
-def ablation_strategy(variant: dict[str, Any], primary: str) -> tuple[str | None, bool]:
-    """(strategy, swept): the strategy with the most fractions (ties: the leader's strategy,
-    then by name) and whether it has at least two; (leader's strategy, False) otherwise."""
-    rows = [r for r in variant["rows"] if not r["reference"]]
-    if not rows:
-        return None, False
-    leader = next((r["strategy"] for r in rows if r["cells"].get(primary)), rows[0]["strategy"])
-    best = max(sorted({r["strategy"] for r in rows}),
-               key=lambda s: (len(_sweep_fractions(rows, s)), s == leader))
-    if len(_sweep_fractions(rows, best)) >= 2:
-        return best, True
-    return leader, False
-
-
-def _ci_text(c: dict[str, Any]) -> str:
-    return " ".join(tx.cell_parts(c))
-
-
-def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
-    if a["lo"] is None or b["lo"] is None:
-        return None
-    return a["lo"] <= b["hi"] and b["lo"] <= a["hi"]
-
-
-def ablation_sentence(summary: dict[str, Any], variant: dict[str, Any], strategy: str
-                      ) -> str | None:
-    """One sentence: the best selector at the swept fraction nearest the 10% claim (the largest
-    at or below 10%, else the smallest) against ``full``, on the primary metric, with CI
-    overlap and the unlearning-time ratio; None without both a coreset row and a full row."""
-    primary = summary["primary"]
-    metric = next(m for m in summary["metrics"] if m["name"] == primary)
-    rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]]
-    full = next((r for r in rows if r["selector"] == "full" and r["cells"].get(primary)), None)
-    fracs = _sweep_fractions(rows, strategy)
-    if full is None or not fracs:
-        return None
-    below = [f for f in fracs if f <= CLAIM_FRACTION + 1e-12]
-    frac = max(below) if below else min(fracs)
-    cands = [r for r in rows if r["fraction"] == frac and r["selector"] != "full"
-             and r["cells"].get(primary)]
-    if not cands:
-        return None
-    gold = gold_means(variant["rows"])
-    best = min(cands, key=lambda r: (quality_key(r["cells"][primary]["mean"], metric["direction"],
-                                                 gold.get(primary)) or 0.0, r["selector"]))
-    cb, cf = best["cells"][primary], full["cells"][primary]
-    overlap = _overlap(cb, cf)
-    ov = ("the 95% CIs overlap" if overlap else "the 95% CIs do not overlap"
-          if overlap is not None else "no CI with one seed")
-    pick = (f"the best of {len(cands)} selectors on these seeds ({best['selector']})"
-            if len(cands) > 1 else f"selector {best['selector']}")
-    text = (f"{strategy}, {frac:.0%} of the forget set: {pick} reaches {primary} "
-            f"{_ci_text(cb)} vs {_ci_text(cf)} with the full forget set ({ov})")
-    tb, tf = best["cells"].get(TIME_METRIC), full["cells"].get(TIME_METRIC)
-    if tb and tf and tf["mean"] > 0:
-        text += f", at {tb['mean'] / tf['mean']:.2f}x the full set's unlearning time"
-    ctrl = next((r for r in cands if r["selector"] == "random"), None)
-    if ctrl is not None and ctrl is not best:
-        text += f"; the random control reaches {_ci_text(ctrl['cells'][primary])}"
-    return text + "."
-
-
 def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
                  ) -> str | None:
     """Primary metric and unlearning time vs fraction for ``strategy``: one line per selector
@@ -284,15 +229,14 @@ def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
     primary = summary["primary"]
     metrics = {m["name"]: m for m in summary["metrics"]}
     rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]]
-    fracs = _sweep_fractions(rows, strategy)
+    fracs = sweep_fractions(rows, strategy)
     if len(fracs) < 2:
         return None
     panels = [m for m in (primary, TIME_METRIC) if m in metrics]
     selectors = sorted({r["selector"] for r in rows if r["selector"] not in ("full", None)})
     cmap = colormaps["tab10"]
     with rc_context(SVG_RC):
-        fig = Figure(figsize=(5.0 * len(panels) + 2.2, 4.0), layout="constrained")
-        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        fig, axes = _framed(len(panels), panel_w=5.0, height=4.0, legend_w=2.2)
         handles: list[Line2D] = []
         for ax, name in zip(axes, panels):
             handles = []
@@ -327,5 +271,5 @@ def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
                 ax.set_yscale("log")
             ax.grid(True, lw=0.3, alpha=0.6)
             ax.set_title(f"{strategy}: {metrics[name]['display']}", fontsize=8)
-        fig.legend(handles=handles, loc="outside right upper", fontsize=7)
+        _legend_right(fig, handles, legend_w=2.2)
     return figure_svg(fig, f"ablation-{variant['id']}")

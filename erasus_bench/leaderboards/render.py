@@ -1,35 +1,44 @@
-"""``erasus-bench render``: results/ -> leaderboards/ (summary JSON, CSV, Markdown, HTML, plot per
-protocol, plus index.html). Deterministic: the same records give byte-identical files."""
+"""``erasus-bench render``: results/ -> leaderboards/ (summary JSON, CSV, Markdown, HTML and SVG
+plots per protocol, plus index.html). Deterministic: the same records give byte-identical files
+on any machine (numbers are rounded, see ``harness.precision``).
+
+Incremental: ``leaderboards/.render-inputs.sha256`` holds, per protocol, the digest of its record
+files and of the code that turns records into pages. A protocol whose digest is unchanged and
+whose pages exist is not recomputed; the index reads its summary back from ``<protocol>.json``
+(which is the summary). ``render --check`` never reuses: it recomputes every page.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from erasus_bench.errors import UserError
-from erasus_bench.harness.store import load_records
+from erasus_bench.harness.store import BadRecords, scan_records
 
 INDEX = "index.html"
-TRADEOFF_X = "test_acc"
-DIGEST = ".render-inputs.sha256"  # digest of the inputs the pages were last rendered from
-
-
-def inputs_digest(results_dir: str | Path, protocols: Sequence[str] | None) -> str:
-    """SHA-256 over every record file and the rendering code (Python files and templates)."""
-    h = hashlib.sha256(json.dumps(sorted(protocols or [])).encode())
-    root = Path(results_dir)
-    code = Path(__file__).parent
-    for base, pattern in ((root, "**/*.json"), (code, "**/*.py"), (code, "templates/*")):
-        for path in sorted(base.glob(pattern)):
-            h.update(path.relative_to(base).as_posix().encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
+DIGEST = ".render-inputs.sha256"  # per protocol: digest of the inputs its pages come from
+PACKAGE = Path(__file__).resolve().parents[1]
+# the code that turns records into pages (relative to the package): its bytes enter each digest
+PAGE_CODE = ("leaderboards/*.py", "leaderboards/templates/*", "harness/stats.py",
+             "harness/compare.py", "harness/verdict.py", "harness/precision.py",
+             "harness/spec.py", "harness/store.py", "metrics/spec.py", "metrics/catalogue.py",
+             "protocols/card.py", "protocols/*/__init__.py")
 ABLATION_FRACTIONS = "0.01,0.05,0.1,0.3,1.0"
+
+
+@dataclass
+class RenderPlan:
+    """What a render writes: ``pages`` (file name -> bytes) of the ``rendered`` protocols and
+    the index, and the protocols ``reused`` unchanged from the pages already there."""
+
+    pages: dict[str, bytes] = field(default_factory=dict)
+    rendered: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
 
 
 def ablate_command(protocol: str, strategy: str | None, config: dict[str, Any]) -> str:
@@ -39,83 +48,199 @@ def ablate_command(protocol: str, strategy: str | None, config: dict[str, Any]) 
             f" --fractions {ABLATION_FRACTIONS}{scenario}")
 
 
-def build_pages(results_dir: str | Path, out_dir: str | Path,
-                protocols: Sequence[str] | None = None) -> dict[str, bytes]:
-    """File name -> content of every page for ``protocols`` (default: all with records), and
-    ``index.html`` with a card per protocol that has records. Writes nothing."""
-    # imported here so that a run whose pages are up to date does not pay for them
-    from erasus_bench.leaderboards.html import render_html, render_index
-    from erasus_bench.leaderboards.markdown import render_markdown
-    from erasus_bench.leaderboards.plots import (ablation_sentence, ablation_strategy,
-                                                 ablation_svg, figure_png, figure_svg,
-                                                 tradeoff_figure)
-    from erasus_bench.leaderboards.summarise import summarise, summary_to_csv, summary_to_json
+def code_digest() -> str:
+    """SHA-256 of the page code's files (``PAGE_CODE``): the summary code's version."""
+    h = hashlib.sha256()
+    for pattern in PAGE_CODE:
+        for path in sorted(PACKAGE.glob(pattern)):
+            h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
-    records = load_records(results_dir)
-    present = sorted({r["protocol"] for r in records if r.get("protocol")})
-    missing = sorted(set(protocols or ()) - set(present))
+
+def protocol_digests(results_dir: str | Path) -> dict[str, str]:
+    """Protocol -> SHA-256 of its record files (``results/<protocol>/**/*.json``, names and
+    bytes) and of the page code, for every protocol folder holding a ``*.json`` file."""
+    root, code = Path(results_dir), code_digest()
+    out = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(folder.glob("**/*.json"))
+        if not files:
+            continue
+        h = hashlib.sha256(code.encode())
+        for path in files:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        out[folder.name] = h.hexdigest()
+    return out
+
+
+def digest_text(digests: dict[str, str]) -> str:
+    """The digest file: ``<sha256>  <protocol>`` per line, sorted (sha256sum style)."""
+    return "".join(f"{d}  {p}\n" for p, d in sorted(digests.items()))
+
+
+def read_digests(out_dir: str | Path) -> dict[str, str]:
+    """The digest file in ``out_dir`` as protocol -> digest ({} when absent or unreadable)."""
+    path = Path(out_dir) / DIGEST
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return {p: d for d, _, p in (line.partition("  ") for line in lines) if p}
+
+
+def page_names(summary: dict[str, Any]) -> list[str]:
+    """The files of a protocol's pages: summary JSON, CSV, Markdown, HTML and SVG plots."""
+    from erasus_bench.leaderboards.plotdata import plot_files
+
+    p = summary["protocol"]
+    return [f"{p}.{ext}" for ext in ("json", "csv", "md", "html")] + \
+        sorted(plot_files(summary).values())
+
+
+def plan_render(results_dir: str | Path, out_dir: str | Path,
+                protocols: Sequence[str] | None = None, *, reuse: bool = True) -> RenderPlan:
+    """The pages of ``protocols`` (default: every protocol with records) and the index.
+
+    With ``reuse``, a protocol whose digest matches the digest file in ``out_dir`` and whose
+    pages are all there is not recomputed: its summary is read back from ``<protocol>.json``.
+    Raises :class:`BadRecords` when any record file cannot be read. Writes nothing.
+    """
+    root, out = Path(results_dir), Path(out_dir)
+    if not root.is_dir():
+        raise UserError(f"results folder {str(root)!r} does not exist or is not a folder")
+    digests = protocol_digests(root)
+    old = read_digests(out) if reuse else {}
+    missing = sorted(set(protocols or ()) - set(digests))
     if missing:
         raise UserError(f"no records for protocol(s) {', '.join(missing)} under "
-                        f"{str(results_dir)!r}; present: {', '.join(present) or 'none'}")
-    record_base = Path(os.path.relpath(Path(results_dir).resolve(),
-                                       Path(out_dir).resolve())).as_posix()
-    summaries = {p: summarise(records, p) for p in present}
+                        f"{str(results_dir)!r}; present: {', '.join(digests) or 'none'}")
+    plan = RenderPlan()
+    summaries: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
+    for p in digests:
+        cached = _cached_summary(out, p) if old.get(p) == digests[p] else None
+        if cached is not None:
+            summaries[p] = cached
+            plan.reused.append(p)
+            continue
+        texts[p] = _fresh_summary(root, p)
+        summaries[p] = json.loads(texts[p])  # as the JSON page reads back, like a reused one
+        if protocols is None or p in protocols:
+            plan.rendered.append(p)
+    record_base = Path(os.path.relpath(root.resolve(), out.resolve())).as_posix()
+    for p in plan.rendered:
+        plan.pages.update(protocol_pages(summaries[p], record_base, texts[p]))
+    written = {**old, **{p: digests[p] for p in plan.rendered + plan.reused}}
+    plan.pages[DIGEST] = digest_text({p: written[p] for p in digests if p in written}).encode()
+    plan.pages[INDEX] = _index(summaries.values())
+    return plan
+
+
+def _fresh_summary(root: Path, protocol: str) -> str:
+    """``protocol``'s summary from its records, as the text of its JSON page."""
+    from erasus_bench.leaderboards.summarise import summarise, summary_to_json
+
+    records, bad = scan_records(root, protocol)
+    if bad:
+        raise BadRecords(bad, root)
+    return summary_to_json(summarise(records, protocol))
+
+
+def _cached_summary(out: Path, protocol: str) -> dict[str, Any] | None:
+    """The summary in ``out/<protocol>.json`` when it and every page it implies exist."""
+    try:
+        summary = json.loads((out / f"{protocol}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or summary.get("protocol") != protocol:
+        return None
+    try:
+        complete = all((out / n).is_file() for n in page_names(summary))
+    except (KeyError, TypeError):  # a summary of another schema: recompute
+        return None
+    return summary if complete else None
+
+
+def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
+                   ) -> dict[str, bytes]:
+    """File name -> content of one protocol's pages: summary JSON (``summary_json``, the text
+    ``summary`` was read from), CSV, Markdown, HTML and the SVG plots (inline in the HTML,
+    linked from the Markdown)."""
+    # imported here so that a run whose pages are up to date does not pay for them
+    from erasus_bench.leaderboards.html import render_html
+    from erasus_bench.leaderboards.markdown import render_markdown
+    from erasus_bench.leaderboards.plotdata import (ablation_sentence, ablation_strategy,
+                                                    plot_files, tradeoff_axes)
+    from erasus_bench.leaderboards.plots import ablation_svg, figure_svg, tradeoff_figure
+    from erasus_bench.leaderboards.summarise import summary_to_csv
+
+    p = summary["protocol"]
+    files = {"json": f"{p}.json", "csv": f"{p}.csv", "md": f"{p}.md", "html": f"{p}.html"}
+    names = plot_files(summary)
     pages: dict[str, bytes] = {}
-    for p in protocols or present:
-        s = summaries[p]
-        files = {"json": f"{p}.json", "csv": f"{p}.csv", "md": f"{p}.md", "html": f"{p}.html"}
-        plots: dict[str, Any] = {"tradeoff": None, "ablations": []}
-        fig = tradeoff_figure(s, x=s["utility"] or TRADEOFF_X)
-        if fig is not None:
-            files["plot"] = f"{p}_tradeoff.png"
-            pages[files["plot"]] = figure_png(fig)
-            plots["tradeoff"] = figure_svg(fig, "tradeoff")
-        for v in s["variants"]:
-            strategy, swept = ablation_strategy(v, s["primary"])
-            plots["ablations"].append({
-                "id": v["id"], "label": v["label"], "strategy": strategy, "swept": swept,
-                "svg": ablation_svg(s, v, strategy) if swept and strategy else None,
-                "sentence": ablation_sentence(s, v, strategy) if strategy else None,
-                "command": ablate_command(p, strategy, v.get("protocol_config", {})),
-            })
-        pages[files["json"]] = summary_to_json(s).encode()
-        pages[files["csv"]] = summary_to_csv(s).encode()
-        pages[files["md"]] = render_markdown(s, record_base=record_base, plot=files.get("plot"),
-                                             ablations=plots["ablations"]).encode()
-        pages[files["html"]] = render_html(s, record_base=record_base, files=files,
-                                           plots=plots).encode()
-    pages[INDEX] = render_index([summaries[p] for p in present]).encode()
+    plots: dict[str, Any] = {"tradeoff": None, "ablations": []}
+    if "tradeoff" in names:
+        x, y = tradeoff_axes(summary)
+        files["plot"] = names["tradeoff"]
+        plots["tradeoff"] = figure_svg(tradeoff_figure(summary, x=x, y=y), "tradeoff")
+        pages[files["plot"]] = plots["tradeoff"].encode()
+    for v in summary["variants"]:
+        strategy, swept = ablation_strategy(v, summary["primary"])
+        name = names.get(f"ablation-{v['id']}")
+        svg = ablation_svg(summary, v, strategy) if name and strategy else None
+        if name and svg:
+            pages[name] = svg.encode()
+        plots["ablations"].append({
+            "id": v["id"], "label": v["label"], "strategy": strategy, "swept": swept,
+            "svg": svg, "file": name,
+            "sentence": ablation_sentence(summary, v, strategy) if strategy else None,
+            "command": ablate_command(p, strategy, v.get("protocol_config", {})),
+        })
+    pages[files["json"]] = summary_json.encode()
+    pages[files["csv"]] = summary_to_csv(summary).encode()
+    pages[files["md"]] = render_markdown(summary, record_base=record_base, plot=files.get("plot"),
+                                         ablations=plots["ablations"]).encode()
+    pages[files["html"]] = render_html(summary, record_base=record_base, files=files,
+                                       plots=plots).encode()
     return pages
 
 
-def render(results_dir: str | Path, out_dir: str | Path,
-           protocols: Sequence[str] | None = None, *, skip_unchanged: bool = False
-           ) -> list[Path]:
-    """Write the pages of :func:`build_pages` into ``out_dir``; returns the paths written.
+def _index(summaries: Iterable[dict[str, Any]]) -> bytes:
+    from erasus_bench.leaderboards.html import render_index
 
-    With ``skip_unchanged``, nothing is rebuilt when neither the records nor the rendering code
-    changed since the last render into ``out_dir`` (a fully cached rerun recomputes nothing).
-    """
+    return render_index(list(summaries)).encode()
+
+
+def build_pages(results_dir: str | Path, out_dir: str | Path,
+                protocols: Sequence[str] | None = None) -> dict[str, bytes]:
+    """File name -> content of every page for ``protocols`` (default: all with records), the
+    index and the digest file, all recomputed from the records. Writes nothing."""
+    return plan_render(results_dir, out_dir, protocols, reuse=False).pages
+
+
+def render(results_dir: str | Path, out_dir: str | Path,
+           protocols: Sequence[str] | None = None, *, reuse: bool = True) -> list[Path]:
+    """Write the pages of :func:`plan_render` into ``out_dir``, each only when its bytes
+    changed; returns the paths written (empty when everything was up to date)."""
     out = Path(out_dir)
-    if not Path(results_dir).is_dir():
-        raise UserError(f"results folder {str(results_dir)!r} does not exist or is not a folder")
-    digest = inputs_digest(results_dir, protocols)
-    marker = out / DIGEST
-    if skip_unchanged and marker.is_file() and marker.read_text().strip() == digest:
-        return []
+    plan = plan_render(results_dir, out, protocols, reuse=reuse)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, data in build_pages(results_dir, out, protocols).items():
-        (out / name).write_bytes(data)
-        written.append(out / name)
-    marker.write_text(digest + "\n")
+    for name, data in plan.pages.items():
+        path = out / name
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+            written.append(path)
     return written
 
 
 def stale_pages(results_dir: str | Path, out_dir: str | Path,
                 protocols: Sequence[str] | None = None) -> list[str]:
     """Names of pages in ``out_dir`` that are missing or differ from a fresh render (for
-    ``render --check``); empty when the committed pages are up to date."""
+    ``render --check``); empty when the committed pages are up to date. The digest file is
+    not a page: it keys the reuse of pages, and changes with any byte of a record, also where
+    the pages do not (``tests/test_committed.py`` keeps the committed one current)."""
     out = Path(out_dir)
     return [name for name, data in build_pages(results_dir, out, protocols).items()
-            if not (out / name).is_file() or (out / name).read_bytes() != data]
+            if name != DIGEST and (not (out / name).is_file()
+                                   or (out / name).read_bytes() != data)]

@@ -17,17 +17,21 @@ VERDICT_STYLE = {"PASS": "bold green", "PARTIAL": "bold yellow", "FAIL": "bold r
 
 def load_summary(protocol: str, results_dir: str | Path) -> dict[str, Any]:
     """The summary of ``protocol``'s records under ``results_dir``; UserError (exit 2) for an
-    unknown protocol, a missing folder or no records."""
-    from erasus_bench.harness.store import load_records
+    unknown protocol, a missing folder or no records; BadRecords (exit 1) naming any record
+    of the protocol that cannot be read."""
+    from erasus_bench.harness.store import BadRecords, scan_records
     from erasus_bench.leaderboards.summarise import summarise
     from erasus_bench.registry import PROTOCOLS
 
     PROTOCOLS.entry(protocol)  # unknown -> UserError with the valid choices
-    if not Path(results_dir).is_dir():
+    root = Path(results_dir)
+    if not root.is_dir():
         raise UserError(f"results folder {str(results_dir)!r} does not exist or is not a folder")
-    records = load_records(results_dir)
-    if not any(r.get("protocol") == protocol for r in records):
-        present = sorted({r["protocol"] for r in records if r.get("protocol")})
+    records, bad = scan_records(root, protocol) if (root / protocol).is_dir() else ([], [])
+    if bad:
+        raise BadRecords(bad, root)
+    if not records:
+        present = sorted(p.name for p in root.iterdir() if p.is_dir())
         raise UserError(f"no records for protocol {protocol!r} under {str(results_dir)!r}; "
                         f"present: {', '.join(present) or 'none'}")
     return summarise(records, protocol)

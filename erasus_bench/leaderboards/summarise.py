@@ -1,6 +1,8 @@
 """Records -> one protocol's summary: the JSON every renderer (Markdown, HTML, plots, CSV) reads.
 
-Pure and deterministic: the same records give the same summary, byte for byte once serialised.
+Pure and deterministic: the same records give the same summary, byte for byte once serialised,
+on any machine: values are read at ``READ_BITS`` and every float of the summary is rounded to
+``SIG_DIGITS`` significant digits before anything sorts on it (``harness.precision``).
 """
 from __future__ import annotations
 
@@ -14,9 +16,13 @@ from typing import Any
 
 from erasus_bench.harness.spec import REFERENCE_ROWS, stable_hash
 from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups
-from erasus_bench.harness.stats import LOG_FLOOR, mean_ci
-from erasus_bench.harness.verdict import verdict, verdict_rule
+from erasus_bench.harness.precision import (LOG_FLOOR, READ_BITS, SIG_DIGITS, read_value,
+                                            round_floats)
+from erasus_bench.harness.stats import mean_cis
+from erasus_bench.leaderboards.ordering import gold_means, quality_key
+from erasus_bench.harness.verdict import verdict_rule, verdicts
 from erasus_bench.metrics.spec import MetricSpec
+from erasus_bench.protocols.card import protocol_card
 from erasus_bench.registry import METRICS
 
 SCHEMA = "erasus-bench/summary/1"
@@ -36,7 +42,8 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
               specs: Sequence[MetricSpec] | None = None) -> dict[str, Any]:
     """The summary of ``protocol``'s records: one table per variant (protocol_config), one row
     per (strategy, selector, fraction, hparams), each metric as mean and 95% bootstrap CI over
-    the seeds of its ``ok`` records; reference rows first, then by the primary metric."""
+    the seeds of its ``ok`` records; reference rows first, then by the primary metric. Every
+    float is rounded to ``SIG_DIGITS`` significant digits."""
     recs = [r for r in records if r.get("protocol") == protocol]
     specs = list(specs) if specs is not None else metric_specs(protocol, recs)
     primary = next((s.name for s in specs if protocol in s.primary),
@@ -48,14 +55,18 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
     margins = {k: v for k, v in equivalence_margins(protocol).items()
                if any(s.name == k and protocol in s.primary for s in specs)}
     utility, labels = protocol_display(protocol)
-    return {
+    return round_floats({
         "schema": SCHEMA,
         "protocol": protocol,
         "statistics": {"estimate": "mean over seeds", "interval": "bootstrap CI over seeds",
                        "confidence": CONFIDENCE, "n_resamples": N_RESAMPLES,
                        "seed": BOOTSTRAP_SEED,
                        "source": "scipy.stats.bootstrap (BCa) joined with the Student-t "
-                                 "interval from 3 seeds; percentile at 2 seeds (n<3)",
+                                 "interval from 3 seeds; percentile at 2 seeds (n<3); exact "
+                                 "bootstrap distribution (all n^n resamples) up to 5 seeds, "
+                                 f"seeded Monte Carlo above; per-seed values read to "
+                                 f"{READ_BITS} mantissa bits, every number rounded to "
+                                 f"{SIG_DIGITS} significant digits",
                        "alpha": ALPHA, "pairwise_test": "paired sign-flip permutation (exact)",
                        "multiple_testing": "Holm", "equivalence_test": "TOST (t-tests)",
                        "equivalence_margins": margins},
@@ -68,7 +79,7 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
         "variants": [_variant(by_variant[k], specs, primary, margins, labels)
                      for k in sorted(by_variant)],
         "provenance": _provenance(recs),
-    }
+    })
 
 
 def summary_to_json(summary: dict[str, Any]) -> str:
@@ -106,21 +117,14 @@ def _column(s: MetricSpec, protocol: str) -> dict[str, Any]:
 def protocol_display(protocol: str) -> tuple[str | None, dict[str, str]]:
     """The protocol's utility metric (x of the tradeoff plot) and its reference-row labels
     (e.g. TOFU's "finetuned"/"retain"); (None, {}) for an unknown protocol."""
-    from erasus_bench.registry import PROTOCOLS
-
-    if protocol not in PROTOCOLS:
-        return None, {}
-    cls = PROTOCOLS.get(protocol)
-    return cls.utility_metric, dict(cls.reference_labels)
+    card = protocol_card(protocol)
+    return (card.utility_metric, dict(card.reference_labels)) if card else (None, {})
 
 
 def equivalence_margins(protocol: str) -> dict[str, float]:
     """The protocol's TOST margins per primary metric ({} for an unknown protocol)."""
-    from erasus_bench.registry import PROTOCOLS
-    try:
-        return dict(PROTOCOLS.get(protocol)().equivalence_margins())
-    except (KeyError, TypeError):
-        return {}
+    card = protocol_card(protocol)
+    return dict(card.equivalence_margins) if card else {}
 
 
 def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: str | None,
@@ -132,7 +136,8 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
         c = r["config"]
         groups[_canonical([c["strategy"], c.get("selector"), c.get("fraction"),
                            c.get("hparams", {})])].append(r)
-    rows = [_row(g, specs, labels or {}) for g in groups.values()]
+    rows = [_row(g, labels or {}) for g in groups.values()]
+    _add_cells(rows, list(groups.values()), specs)
     per_seed = [_per_seed(g, specs) for g in groups.values()]
     _add_ranks(rows, per_seed, specs)
     _add_verdicts(rows, per_seed, specs, margins or {})
@@ -156,8 +161,9 @@ def _per_seed(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]
         for r in recs:
             v = (r.get("metrics") or {}).get(s.name)
             if r.get("status") == "ok" and _finite(v):
+                v = read_value(v)
                 vals[r["config"].get("seed")] = (math.log10(max(v, LOG_FLOOR)) if s.log_scale
-                                                 else float(v))
+                                                 else v)
         out[s.name] = vals
     return out
 
@@ -195,28 +201,24 @@ def _add_verdicts(rows: list[dict[str, Any]], per_seed: list[dict[str, dict[Any,
     None without margins, without a retrain row, or for a row with no value at all."""
     gi = _gold_index(rows)
     directions = {s.name: s.direction for s in specs}
+    judged, diffs = [], []
     for i, row in enumerate(rows):
         row["verdict"] = None
         if not margins or gi is None or not any(per_seed[i][m] for m in margins):
             continue
         gold = per_seed[gi]
-        diffs = {m: [per_seed[i][m][k] - gold[m][k]
-                     for k in sorted(per_seed[i][m], key=str) if k in gold[m]]
-                 for m in margins}
-        row["verdict"] = verdict(diffs, margins, directions, ALPHA)
+        judged.append(row)
+        diffs.append({m: [per_seed[i][m][k] - gold[m][k]
+                          for k in sorted(per_seed[i][m], key=str) if k in gold[m]]
+                      for m in margins})
+    for row, v in zip(judged, verdicts(diffs, margins, directions, ALPHA) if judged else []):
+        row["verdict"] = v
 
 
-def _row(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], labels: dict[str, str]
-         ) -> dict[str, Any]:
-    recs = sorted(recs, key=lambda r: (r["config"].get("seed", 0), r["path"]))
+def _row(recs: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, Any]:
+    recs = _by_seed(recs)
     c = recs[0]["config"]
     ok = [r for r in recs if r.get("status") == "ok"]
-    cells: dict[str, Any] = {}
-    for s in specs:
-        vals = [v for r in ok if _finite(v := (r.get("metrics") or {}).get(s.name))]
-        cells[s.name] = (mean_ci(vals, confidence=CONFIDENCE, n_resamples=N_RESAMPLES,
-                                 seed=BOOTSTRAP_SEED, log_scale=s.log_scale,
-                                 bounds=tuple(s.range)) if vals else None)
     return {"strategy": c["strategy"], "display": labels.get(c["strategy"], c["strategy"]),
             "selector": c.get("selector"),
             "fraction": c.get("fraction"), "hparams": c.get("hparams", {}),
@@ -225,7 +227,32 @@ def _row(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], labels: dict[s
             "n_failed": len(recs) - len(ok),
             "records": [{"path": r["path"], "seed": r["config"].get("seed"),
                          "status": r.get("status"), "error": r.get("error")} for r in recs],
-            "cells": cells}
+            "cells": {}}
+
+
+def _by_seed(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(recs, key=lambda r: (r["config"].get("seed", 0), r["path"]))
+
+
+def _add_cells(rows: list[dict[str, Any]], groups: list[list[dict[str, Any]]],
+               specs: Sequence[MetricSpec]) -> None:
+    """``row["cells"][metric]``: mean and 95% CI over the row's ``ok`` records (None without
+    a value), every interval of the variant from one batched bootstrap, rounded for pages."""
+    wanted: list[tuple[dict[str, Any], MetricSpec, list[float]]] = []
+    for row, recs in zip(rows, groups):
+        ok = [r for r in _by_seed(recs) if r.get("status") == "ok"]
+        for s in specs:
+            vals = [read_value(v) for r in ok
+                    if _finite(v := (r.get("metrics") or {}).get(s.name))]
+            row["cells"][s.name] = None
+            if vals:
+                wanted.append((row, s, vals))
+    cis = mean_cis([vals for _, _, vals in wanted], confidence=CONFIDENCE,
+                   n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED,
+                   log_scale=[s.log_scale for _, s, _ in wanted],
+                   bounds=[tuple(s.range) for _, s, _ in wanted])
+    for (row, s, _), ci in zip(wanted, cis):
+        row["cells"][s.name] = round_floats(ci)
 
 
 def _finite(v: Any) -> bool:
@@ -249,22 +276,6 @@ def _sorted_rows(rows: list[dict[str, Any]], specs: Sequence[MetricSpec], primar
         return (1, 0 if score is not None else 1, score or 0.0, *ident)
 
     return sorted(rows, key=key)
-
-
-def gold_means(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
-    """Metric -> mean of the retrain (gold) row, the target of ``match_gold`` metrics."""
-    gold = next((r for r in rows if r["strategy"] == "retrain"), None)
-    return {k: c["mean"] for k, c in (gold["cells"] if gold else {}).items() if c}
-
-
-def quality_key(mean: float, direction: str, gold: float | None) -> float | None:
-    """Ascending-is-better sort key: ``mean`` (lower), ``-mean`` (higher), ``|mean - gold|``
-    (match_gold; None without a gold value)."""
-    if direction == "lower":
-        return mean
-    if direction == "higher":
-        return -mean
-    return abs(mean - gold) if gold is not None else None
 
 
 def _provenance(recs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -144,8 +144,8 @@ def provenance_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Date", p["date"] or MISSING),
         ("Records", f"{p['n_records']} ({p['n_failed']} failed)"),
         ("Statistics", f"{st['estimate']}, {st['confidence']:.0%} {st['interval']} "
-                       f"[lo, hi] ({st['source']}, {st['n_resamples']} resamples, seed "
-                       f"{st['seed']}); n=1: no interval"),
+                       f"[lo, hi] ({st['source']}; Monte Carlo: {st['n_resamples']} "
+                       f"resamples, seed {st['seed']}); n=1: no interval"),
     ]
     return items
 

@@ -11,6 +11,7 @@ from torch import nn
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.methods.adapter import ModelAdapter
 from erasus_bench.methods.examples import Examples
+from erasus_bench.protocols.card import ProtocolCard
 from erasus_bench.registry import PROTOCOLS
 
 # the two models every protocol trains per seed: on everything (base) and without the forget set
@@ -51,8 +52,10 @@ def cost_metrics(setting: Setting, unlearn_time: float | None) -> dict[str, floa
 
 
 class Protocol(ABC):
-    """A benchmark protocol. Subclasses are registered with ``register_protocol``."""
+    """A benchmark protocol. Subclasses are registered with ``register_protocol(card)``, which
+    sets the class attributes below from the card (``protocols.card``)."""
 
+    card: ClassVar[ProtocolCard]
     name: ClassVar[str] = ""
     modality: ClassVar[str] = ""
     utility_metric: ClassVar[str | None] = None  # x axis of the tradeoff plot
@@ -101,21 +104,19 @@ class Protocol(ABC):
                  ) -> Evaluation:
         """The metric suite on ``model``, always on the FULL forget set."""
 
-    def equivalence_margins(self) -> dict[str, float]:
-        """Per primary metric, the margin within which a method counts as equivalent to gold
-        (the TOST margin of the PASS / PARTIAL / FAIL verdict)."""
-        return {}
-
     @abstractmethod
     def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
         """Which data and model produce this protocol's results (shown on every page)."""
 
 
-def register_protocol(name: str, *, description: str) -> Callable[[type], type]:
-    """Class decorator registering a Protocol subclass (its ``modality`` is where it applies)."""
+def register_protocol(card: ProtocolCard) -> Callable[[type], type]:
+    """Class decorator registering a Protocol subclass under its card (registered lazily by
+    the protocol package; this fills in the class)."""
 
     def deco(cls: type) -> type:
-        cls.name = name
-        return PROTOCOLS.register(name, description=description, applies_to=(cls.modality,))(cls)
+        cls.card, cls.name, cls.modality = card, card.name, card.modality
+        cls.utility_metric, cls.reference_labels = card.utility_metric, dict(card.reference_labels)
+        return PROTOCOLS.register(card.name, description=card.description,
+                                  applies_to=(card.modality,), card=card)(cls)
 
     return deco

@@ -2,7 +2,6 @@
 open-unlearning metric definitions; gold = the same model fine-tuned on the retain split."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from torch import nn
@@ -21,6 +20,7 @@ from erasus_bench.protocols.base import (
     cost_metrics,
     register_protocol,
 )
+from erasus_bench.protocols.tofu import CARD
 from erasus_bench.protocols.tofu.data import DEFAULT_DATA, RETAIN_OF, SPLITS, TofuData, load_tofu
 from erasus_bench.protocols.tofu.evaluation import EvalSets, QASplit, raw_metrics
 from erasus_bench.protocols.tofu.hparams import hparams_for
@@ -43,15 +43,10 @@ def _qa(tokenizer, rows: list[dict], answers: list[str] | None = None) -> dict:
                      answers if answers is not None else [r["answer"] for r in rows], MAX_LENGTH)
 
 
-@register_protocol("tofu", description="TOFU fictitious-author QA (synthetic authors + tiny "
-                   "GPT-2 by default; locuslab/TOFU and any HF causal LM via --dataset/--model)")
+@register_protocol(CARD)
 class TofuProtocol(Protocol):
     """Base = fine-tuned on all authors, gold = fine-tuned on the retain split; forget split
     forget01/05/10; metrics as in open-unlearning's TOFU suite."""
-
-    modality = "causal_lm"
-    utility_metric = "model_utility"
-    reference_labels = {"original": "finetuned", "retrain": "retain"}
 
     def default_config(self) -> dict[str, Any]:
         return {"dataset": DEFAULT_DATA, "split": "forget10", "model": TINY}
@@ -65,11 +60,6 @@ class TofuProtocol(Protocol):
 
     def metric_names(self) -> list[str]:
         return list(METRICS)
-
-    def equivalence_margins(self) -> dict[str, float]:
-        # forget quality on log10: within -log10(0.05) of gold's p = 1 means the KS test cannot
-        # tell the method's truth ratios from gold's at the 5% level; utility within 0.05
-        return {"forget_quality": -math.log10(0.05), "model_utility": 0.05}
 
     def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
         default_data = config["dataset"] == DEFAULT_DATA

@@ -1,0 +1,38 @@
+"""A protocol's card: what the registry, ``erasus-bench list`` and the pages know of a protocol
+without importing its code (models, data, torch), so rendering never loads a protocol."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from erasus_bench.registry import PROTOCOLS
+
+
+@dataclass(frozen=True)
+class ProtocolCard:
+    """Name, one-line description, modality (where strategies and selectors apply), the
+    ``module:Class`` implementing it (imported on first use), the utility metric (x axis of the
+    tradeoff plot), how pages name the reference rows, and the TOST margin per primary metric
+    within which a method counts as equivalent to gold (the PASS / PARTIAL / FAIL verdict)."""
+
+    name: str
+    description: str
+    modality: str
+    target: str
+    utility_metric: str | None = None
+    reference_labels: Mapping[str, str] = field(default_factory=dict)
+    equivalence_margins: Mapping[str, float] = field(default_factory=dict)
+
+
+def register_card(card: ProtocolCard) -> ProtocolCard:
+    """Register ``card``'s protocol lazily: its class is imported when first looked up."""
+    PROTOCOLS.register_lazy(card.name, card.target, description=card.description,
+                            applies_to=(card.modality,), card=card)
+    return card
+
+
+def protocol_card(name: str) -> ProtocolCard | None:
+    """The card of protocol ``name``; None for a name no protocol has (e.g. an old record's)."""
+    if name not in PROTOCOLS:
+        return None
+    return PROTOCOLS.entry(name).meta["card"]
