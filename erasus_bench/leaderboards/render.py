@@ -19,6 +19,7 @@ from typing import Any
 
 from erasus_bench.errors import UserError
 from erasus_bench.harness.store import BadRecords, scan_records
+from erasus_bench.leaderboards.plotdata import plot_files
 
 INDEX = "index.html"
 DIGEST = ".render-inputs.sha256"  # per protocol: digest of the inputs its pages come from
@@ -90,8 +91,6 @@ def read_digests(out_dir: str | Path) -> dict[str, str]:
 
 def page_names(summary: dict[str, Any]) -> list[str]:
     """The files of a protocol's pages: summary JSON, CSV, Markdown, HTML and SVG plots."""
-    from erasus_bench.leaderboards.plotdata import plot_files
-
     p = summary["protocol"]
     return [f"{p}.{ext}" for ext in ("json", "csv", "md", "html")] + \
         sorted(plot_files(summary).values())
@@ -170,7 +169,7 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
     from erasus_bench.leaderboards.html import render_html
     from erasus_bench.leaderboards.markdown import render_markdown
     from erasus_bench.leaderboards.plotdata import (ablation_sentence, ablation_strategy,
-                                                    plot_files, tradeoff_axes)
+                                                    tradeoff_axes)
     from erasus_bench.leaderboards.plots import ablation_svg, figure_svg, tradeoff_figure
     from erasus_bench.leaderboards.summarise import summary_to_csv
 
