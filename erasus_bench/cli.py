@@ -215,6 +215,45 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, 
 
 @cli.command()
 @click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
+@click.option("--strategies", help="Comma-separated strategy names (default: every applicable).")
+@click.option("--seeds", type=int, default=2, show_default=True,
+              help="Tuning seeds 1000..1000+N-1 (never reported).")
+@click.option("--scenario", help="Protocol scenario (general: random, class).")
+@click.option("--dataset", help="Dataset hub name or local path (default: embedded).")
+@click.option("--split", help="Protocol forget split (tofu: forget01, forget05, forget10).")
+@click.option("--model", help="Model: hub name or local folder.")
+@click.option("--workers", type=int, help="Worker processes (default: all cores).")
+@click.option("--work-dir", type=click.Path(file_okay=False),
+              help="Where the trial records go (default runs/tune/PROTOCOL; resumable).")
+@click.option("--cache-dir", type=click.Path(), help="Model cache.")
+def tune(protocol: str, strategies: str | None, seeds: int, scenario: str | None,
+         dataset: str | None, split: str | None, model: str | None, workers: int | None,
+         work_dir: str | None, cache_dir: str | None) -> None:
+    """Tune each strategy's learning rate and step budget on held-out seeds; write the chosen
+    values and the search log beside the protocol (read by `run`)."""
+    from erasus_bench.harness.run import run_grid
+    from erasus_bench.harness.tuning import choose, plan_tuning
+
+    options = {k: v for k, v in {"scenario": scenario, "dataset": dataset, "split": split,
+                                 "model": model}.items() if v is not None}
+    plan = plan_tuning(protocol, options, _split(strategies), seeds)
+    results = Path(work_dir or Path("runs") / "tune" / protocol) / "results"
+    command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    outcomes = run_grid(plan.cells, plan.config, results_dir=results, cache_dir=cache_dir,
+                        command=command, workers=workers)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed[:20]:
+        click.echo(f"  failed {o.key}: {o.error}", err=True)
+    entry = choose(plan, results, command)
+    n = len({t.strategy for t in plan.trials})
+    click.echo(f"tuned {n} strategies x {entry['trials']} trials on seeds "
+               f"{list(plan.seeds)} ({entry['objective']}); trial records in {results}")
+    for name, chosen in sorted(entry["strategies"].items()):
+        click.echo(f"  {name}: {chosen['hparams']} (score {chosen['score']:.4g})")
+
+
+@cli.command()
+@click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
               default="table", show_default=True)
 @click.option("--results-dir", default="results", show_default=True, type=click.Path())

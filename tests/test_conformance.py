@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from erasus_bench.harness import runner
 from erasus_bench.harness.runner import RunContext, all_finite, run_cell, unlearn
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.methods.examples import Examples
@@ -75,12 +76,13 @@ def protocol_setting(request: pytest.FixtureRequest):
 
 @pytest.mark.parametrize(("strategy", "protocol"), STRATEGY_CASES)
 def test_strategy_conformance(strategy: str, protocol: str, protocol_setting,
-                              tmp_path: Path) -> None:
+                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     setting, config = protocol_setting
     base0, gold0 = state(setting.base), state(setting.gold)
     spec = cell(protocol, config, strategy, FIRST_K)
-    model1, coreset, _, _ = unlearn(spec, setting)
-    model2, _, _, _ = unlearn(spec, setting)
+    first = unlearn(spec, setting)
+    model1, coreset = first.model, first.coreset
+    model2 = unlearn(spec, setting).model
     # deterministic under a seed
     assert same(state(model1), state(model2)), "two runs with one seed differ"
     # leaves the base and gold models untouched (weights and trainability)
@@ -88,10 +90,18 @@ def test_strategy_conformance(strategy: str, protocol: str, protocol_setting,
     assert all(p.requires_grad for p in setting.base.parameters())
     # finite outputs
     assert all_finite(model1)
+    # actually changes the model
+    assert not same(state(model1), base0), "the unlearned model equals the original"
     # honours the coreset: corrupting every forget sample outside it changes nothing
     bad = copy.copy(setting)
     bad.forget = poisoned(setting.forget, len(coreset))
-    model3, _, _, _ = unlearn(spec, bad)
+    if STRATEGIES.get(strategy).reads_training_set:
+        # D = retain + the whole forget set is part of the method (SSD's importances): only
+        # what it forgets must come from the coreset, so D keeps the clean forget set
+        real = runner.UnlearnTask
+        monkeypatch.setattr(runner, "UnlearnTask",
+                            lambda **kw: real(**{**kw, "full_forget": setting.forget}))
+    model3 = unlearn(spec, bad).model
     assert same(state(model3), state(model1)), "strategy used forget samples outside the coreset"
     # records its cost: a record with timings and an unlearning time
     outcome = run_cell(spec, RunContext(str(tmp_path), "", "test"))
@@ -99,6 +109,12 @@ def test_strategy_conformance(strategy: str, protocol: str, protocol_setting,
     assert record["status"] == "ok", record["error"]
     assert record["timings"]["unlearn_s"] > 0 and record["metrics"]["unlearn_time"] > 0
     assert {"select_s", "unlearn_s", "evaluate_s"} <= set(record["timings"])
+    cost = record["cost"]
+    assert cost["examples"] > 0 and cost["forward_passes"] >= cost["examples"]
+    assert cost["backward_passes"] > 0, "no gradient reached the model"
+    iterative = "steps" in spec.hparams
+    assert (cost["optimizer_steps"] == spec.hparams["steps"]) if iterative \
+        else cost["optimizer_steps"] == 0
     assert all(np.isfinite(v) for v in record["metrics"].values() if v is not None)
 
 
@@ -134,3 +150,39 @@ def test_suite_covers_every_builtin() -> None:
             "herding"} <= lm_selectors
     assert sum(p == "general" for _, p in STRATEGY_CASES) >= 10
     assert sum(p == "general" for _, p in SELECTOR_CASES) >= 8
+
+
+EFFECTIVE_CASES = [s for s, p in STRATEGY_CASES
+                   if p == "general" and STRATEGIES.get(s).uses_forget]
+
+
+@pytest.fixture(scope="module")
+def class_tuning_setting(cache_dir: str):
+    """The class scenario on the first tuning seed (never reported) and its config."""
+    from erasus_bench.harness.runner import get_setting
+    from erasus_bench.protocols.tuned import TUNING_SEED_BASE
+
+    config = PROTOCOLS.get("general")().resolve_config({"scenario": "class"})
+    return get_setting("general", config, TUNING_SEED_BASE, cache_dir), config
+
+
+@pytest.mark.parametrize("strategy", EFFECTIVE_CASES)
+def test_strategy_forgets_half_way_to_gold(strategy: str, class_tuning_setting) -> None:
+    """No silent no-ops: with the full forget set and its protocol hyperparameters, every
+    strategy that reads the forget set brings forget accuracy at least half way from the
+    original's to the retrained model's, on a tuning seed of the class scenario."""
+    setting, config = class_tuning_setting
+    protocol = PROTOCOLS.get("general")()
+    hp, _ = protocol.resolved_hparams(strategy, config)
+    spec = CellSpec("general", config, strategy, "full", 1.0, setting.seed, hp)
+    model = unlearn(spec, setting).model
+    acc = protocol.evaluate(setting, model, 1.0).metrics["forget_acc"]
+    original = protocol.evaluate(setting, setting.base, 1.0).metrics["forget_acc"]
+    gold = setting.gold_eval.metrics["forget_acc"]
+    assert acc <= (original + gold) / 2, (
+        f"{strategy}: forget accuracy {acc:.3f}, original {original:.3f}, gold {gold:.3f}")
+
+
+def test_forget_free_strategies_are_declared() -> None:
+    assert {s for s, p in STRATEGY_CASES if p == "general"} - set(EFFECTIVE_CASES) == \
+        {"finetune", "l1_sparse"}

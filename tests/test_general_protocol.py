@@ -13,7 +13,7 @@ from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.runner import get_setting, unlearn
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.protocols.general.data import load_raw
-from erasus_bench.protocols.general.protocol import GeneralProtocol
+from erasus_bench.protocols.general.protocol import EARLY_RUNS, GeneralProtocol
 
 
 def test_base_model_learned_and_gold_is_reference(general_setting) -> None:
@@ -42,7 +42,7 @@ def test_class_scenario_separates_original_from_gold(cache_dir: str) -> None:
     # unlearning with gradient ascent on the full forget set moves toward gold
     spec = CellSpec("general", config, "gradient_ascent", "full", 1.0, 0,
                     proto.hparams("gradient_ascent", {}))
-    model, *_ = unlearn(spec, s)
+    model = unlearn(spec, s).model
     assert proto.evaluate(s, model, 1.0).metrics["avg_gap"] < original["avg_gap"]
 
 
@@ -55,7 +55,10 @@ def test_roles_train_as_separate_jobs_and_setup_reuses_them(tmp_path: Path) -> N
     stored = {p: p.stat().st_mtime_ns for p in (tmp_path / "models").glob("*.pt")}
     assert len(stored) == 2
     s = proto.setup(config, 1, cache)
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "models").glob("*.pt")} == stored
+    after = {p: p.stat().st_mtime_ns for p in (tmp_path / "models").glob("*.pt")}
+    # base and gold are reused as trained; setup adds only the EL2N/GraNd score networks
+    assert {p: after[p] for p in stored} == stored
+    assert len(after) == 2 + len(s.early_models) == 2 + EARLY_RUNS
     assert s.gold_train_s == gold_s
     for got, want in ((s.base, base), (s.gold, gold)):
         assert all(torch.equal(a, b) for a, b in zip(got.state_dict().values(),

@@ -13,12 +13,13 @@ from torch import nn
 from erasus_bench.lm.prompt import IGNORE, encode_qa
 from erasus_bench.lm.train import LMRecipe, train_lm
 from erasus_bench.lm.tiny import TinyConfig, tiny_gpt2, train_tokenizer
-from erasus_bench.methods.causal_lm import CausalLMAdapter
+from erasus_bench.methods.causal_lm import CausalLMAdapter, trim
 from erasus_bench.methods.classifier import ClassifierAdapter
 from erasus_bench.methods.examples import Examples
-from erasus_bench.methods.strategies.idk_dpo import IdkDPO
+from erasus_bench.methods.strategies.idk_dpo import IdkDPO, draw_idk
 from erasus_bench.methods.strategies.npo import NPO
-from erasus_bench.methods.strategies.rmu import RMU, activation_mse, block_output
+from erasus_bench.methods.strategies.rmu import (RMU, activation_mse, block_output,
+                                                 steered_layer)
 from erasus_bench.methods.strategies.simnpo import SimNPO
 from erasus_bench.methods.task import UnlearnTask
 from erasus_bench.registry import STRATEGIES
@@ -51,6 +52,9 @@ class Tiny:
     retain: Examples
 
 
+AD_TOK: list = []  # the fixture's tokenizer
+
+
 def qa_rows() -> list[tuple[str, str]]:
     rows = []
     for i, n in enumerate(NAMES):
@@ -75,6 +79,7 @@ def one_thread():
 def tiny(one_thread) -> Tiny:
     rows = qa_rows()
     tok = train_tokenizer([f"Question: {q}\nAnswer: {a}" for q, a in rows] + IDK, 256)
+    AD_TOK[:] = [tok]
     qs, ans = [q for q, _ in rows], [a for _, a in rows]
     data = encode_qa(tok, qs, ans)
     idk = encode_qa(tok, qs[:N_FORGET], [IDK[i % len(IDK)] for i in range(N_FORGET)])
@@ -199,11 +204,11 @@ def test_refuses_classifier_tasks(tiny, cls):
         cls(steps=1).unlearn(task)
 
 
-def test_rmu_steers_forget_activations_and_trains_only_the_chosen_mlps(tiny):
+def test_rmu_steers_forget_activations_and_trains_only_the_chosen_params(tiny):
     layer = 1
     task = make_task(tiny)
     original = state(task.original)
-    rmu = strategy("rmu", layer=layer, trained_blocks=1)
+    rmu = strategy("rmu", layer=layer, params=[r"transformer\.h\.1\.mlp\..*"])
     target = rmu.control_vector(task, 32)
     assert torch.isclose(target.norm(), torch.tensor(rmu.steering_coeff))
     before = rmu_distance(tiny.base, tiny, layer, target)
@@ -221,14 +226,93 @@ def test_rmu_steers_forget_activations_and_trains_only_the_chosen_mlps(tiny):
     assert forget_nll(model, tiny) > forget_nll(tiny.base, tiny)
 
 
-def test_rmu_default_layer_and_span(tiny):
-    # 2 blocks: default layer (2 - 1) // 2 = 0, so only block 0's MLP may move
+def test_rmu_default_layer_and_params(tiny):
+    # open-unlearning's TOFU setting: every parameter trainable; with 2 blocks the default layer
+    # is (2 - 1) // 2 = 0, so only the embeddings and block 0 get gradients and move
+    assert steered_layer(16, None) == 7 and steered_layer(4, None) == 1
     model = run("rmu", make_task(tiny), steps=3)
     base = dict(tiny.base.named_parameters())
     moved = {n for n, p in model.named_parameters() if not torch.equal(p, base[n])}
-    assert moved and all(n.startswith("transformer.h.0.mlp.") for n in moved), moved
+    assert any(n.startswith("transformer.h.0.") for n in moved), moved
+    assert "transformer.wte.weight" in moved
+    assert not any(n.startswith(("transformer.h.1.", "transformer.ln_f")) for n in moved), moved
     with pytest.raises(ValueError, match="out of range"):
         RMU(layer=2, steps=1).unlearn(make_task(tiny))
+    with pytest.raises(ValueError, match="match no parameter"):
+        RMU(params=["model\\.layers\\.7\\..*"], steps=1).unlearn(make_task(tiny))
+
+
+def test_rmu_terms_ignore_non_answer_positions(tiny, unlearned):
+    """Both RMU terms average over answer tokens only (open-unlearning: labels != -100): moving
+    the steered block's output at every non-answer position (prompt, padding) leaves them
+    unchanged; moving it at the answer positions does not."""
+    task, model, forget = _batch_and_models(tiny, unlearned)  # 4 rows
+    retain = tiny.retain[[0, 1, 2]]  # 3 rows: the hook tells the batches apart by size
+    target = RMU(steering_coeff=5.0).control_vector(task, 32)
+    answer = {len(b["labels"]): trim(b)["labels"] != IGNORE for b in (forget, retain)}
+
+    def terms(where: str | None = None) -> list[float]:
+        def shift(module, args, output):
+            h = output[0] if isinstance(output, tuple) else output
+            a = answer[h.shape[0]]
+            moved = h + 3.0 * (~a if where == "elsewhere" else a).unsqueeze(-1).to(h.dtype)
+            return (moved, *output[1:]) if isinstance(output, tuple) else moved
+
+        handle = AD.blocks(model)[0].register_forward_hook(shift) if where else None
+        try:
+            with torch.no_grad():
+                return [float(x) for x in RMU().loss_terms(AD, model, task.original, forget,
+                                                          retain, 0, target)]
+        finally:
+            if handle is not None:
+                handle.remove()
+
+    plain = terms()
+    assert plain[0] > 0 and plain[1] > 0  # the model differs from the original: not trivial
+    assert terms("elsewhere") == pytest.approx(plain, rel=1e-6)
+    moved = terms("answer")
+    assert all(abs(m - p) > 1e-3 * p for m, p in zip(moved, plain)), (moved, plain)
+
+
+def _idk_candidates(t: Tiny) -> Examples:
+    """The forget examples with K = len(IDK) candidate "I don't know" answers each [N, K, T]."""
+    qs = [q for q, _ in qa_rows()[:N_FORGET]]
+    enc = encode_qa(AD_TOK[0], [q for q in qs for _ in IDK], IDK * N_FORGET)
+    idk = {f"idk_{k}": v.reshape(N_FORGET, len(IDK), -1) for k, v in enc.items()}
+    plain = {k: v for k, v in t.forget.tensors.items() if not k.startswith("idk_")}
+    return Examples({**plain, **idk})
+
+
+def test_idk_dpo_draws_an_idk_answer_per_fetch(tiny):
+    forget = _idk_candidates(tiny)
+    batch = forget[list(range(N_FORGET))]
+    gen = torch.Generator().manual_seed(0)
+    draws = [draw_idk(batch, gen) for _ in range(6)]
+    for d in draws:
+        assert d["idk_input_ids"].shape == (N_FORGET, batch["idk_input_ids"].shape[-1])
+        for i in range(N_FORGET):  # each row is one of that item's own candidates
+            assert any(torch.equal(d["idk_input_ids"][i], c) for c in batch["idk_input_ids"][i])
+    # fresh draws on every fetch: the chosen answers of one item differ between fetches
+    chosen = torch.stack([d["idk_input_ids"] for d in draws])  # [6, N, T]
+    assert any(len({tuple(chosen[f, i].tolist()) for f in range(6)}) > 1
+               for i in range(N_FORGET))
+    # and the same under the same generator seed
+    again = [draw_idk(batch, g) for g in [torch.Generator().manual_seed(0)] for _ in range(6)]
+    assert all(torch.equal(a["idk_input_ids"], b["idk_input_ids"]) for a, b in zip(draws, again))
+    # one fixed answer per item passes unchanged
+    fixed = tiny.forget[[0, 1]]
+    assert draw_idk(fixed, gen) is fixed
+
+
+def test_idk_dpo_with_candidates_is_deterministic_under_a_seed(tiny):
+    forget = _idk_candidates(tiny)
+    a = state(run("idk_dpo", make_task(tiny, forget=forget), steps=4))
+    b = state(run("idk_dpo", make_task(tiny, forget=forget), steps=4))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = state(run("idk_dpo", make_task(tiny, forget=forget, seed=1), steps=4))
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+    with pytest.raises(ValueError, match="draw_idk"):
+        IdkDPO().forget_loss(make_task(tiny, forget=forget), tiny.base, forget[[0, 1]])
 
 
 # --- one loss value each, recomputed independently from per-token log-probs ---
@@ -296,6 +380,6 @@ def test_rmu_activation_loss_matches_hidden_states(tiny, unlearned):
         got = activation_mse(h, target, mask)
         hs = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                    output_hidden_states=True).hidden_states[1].double()
-    m = batch["attention_mask"].double()
+    m = (batch["labels"] != IGNORE).double()  # answer tokens only
     per_ex = (((hs - target.double()) ** 2).mean(-1) * m).sum(1) / m.sum(1)
     assert abs(float(got) - float(per_ex.mean())) < 1e-4 * float(per_ex.mean())

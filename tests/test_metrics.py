@@ -34,12 +34,23 @@ def test_loss_threshold_matches_brute_force() -> None:
     assert score(t) == pytest.approx(score(bt))
 
 
-def test_mia_efficacy_hand_case() -> None:
+def test_mia_loss_threshold_hand_case() -> None:
     # members have loss <= 0.1, non-members >= 1: the attack threshold is 0.1.
     retain = np.array([0.01, 0.05, 0.1])
     test = np.array([1.0, 2.0, 3.0])
     forget = np.array([0.02, 0.5, 5.0, 0.1])  # 0.5 and 5.0 look like non-members
+    assert M.mia_loss_threshold(retain, test, forget) == 0.5
+
+
+def test_svc_mia_efficacy_hand_case() -> None:
+    # members are confident (>= 0.95), non-members are not (<= 0.3): the SVC separates them, so
+    # the two unconfident forget samples are called non-members; retain beyond |test| (here
+    # unconfident) is not part of the shadow set, as in SalUn's retain[:len(test)]
+    retain = np.array([0.99, 0.97, 0.95, 0.98, 0.999, 0.96, 0.1, 0.2, 0.15])
+    test = np.array([0.1, 0.3, 0.2, 0.05, 0.25, 0.15])
+    forget = np.array([0.995, 0.12, 0.97, 0.22])
     assert M.mia_efficacy(retain, test, forget) == 0.5
+    assert M.mia_efficacy(retain, test, np.array([0.99, 0.98])) == 0.0
 
 
 def test_avg_gap_by_hand() -> None:

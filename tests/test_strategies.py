@@ -23,7 +23,8 @@ from erasus_bench.methods.strategies.scrub import Scrub, max_step_schedule
 from erasus_bench.methods.strategies.ssd import SSD, dampen
 from erasus_bench.methods.task import UnlearnTask
 from erasus_bench.protocols.general.data import load_raw, make_splits
-from erasus_bench.protocols.general.hparams import BUDGET, HPARAMS, hparams_for
+from erasus_bench.protocols.general.hparams import BUDGET, HPARAMS, SEARCH, hparams_for
+from erasus_bench.protocols.general.protocol import GeneralProtocol
 from erasus_bench.protocols.general.model import Recipe, train_model
 
 ALL = {c.name: c for c in (BadTeacher, Finetune, FisherForgetting, GradDiff, GradientAscent,
@@ -46,9 +47,12 @@ def make_task(s, base: nn.Module, forget: Examples | None = None, seed: int = 0)
                        adapter=AD, seed=seed, num_classes=s.num_classes)
 
 
+CLASS_CONFIG = GeneralProtocol().resolve_config({"scenario": "class"})
+
+
 def tuned(name: str, **override) -> nn.Module:
-    cls = ALL[name]
-    return cls(**{**hparams_for(name, cls.default_hparams()), **override})
+    """The strategy with the values `run` uses on the class scenario (tuned.json)."""
+    return ALL[name](**{**GeneralProtocol().resolved_hparams(name, CLASS_CONFIG)[0], **override})
 
 
 def accuracy(model: nn.Module, ex: Examples) -> float:
@@ -57,10 +61,10 @@ def accuracy(model: nn.Module, ex: Examples) -> float:
 
 
 def test_hparams_cover_every_strategy_and_fit_its_signature():
-    assert set(HPARAMS) == set(ALL)
+    assert set(HPARAMS) | set(SEARCH) == set(ALL)
     for name, cls in ALL.items():
         defaults = cls.default_hparams()
-        assert set(HPARAMS[name]) <= set(defaults), name
+        assert set(HPARAMS.get(name, {})) | set(SEARCH.get(name, {})) <= set(defaults), name
         params = hparams_for(name, defaults)
         assert set(params) == set(defaults)
         if "steps" in defaults:
@@ -69,8 +73,10 @@ def test_hparams_cover_every_strategy_and_fit_its_signature():
     assert "steps" not in hparams_for("ssd", SSD.default_hparams())
 
 
+# SSD as published forgets class 0 of this seed-0 split only in part (the class is 10% of D,
+# which bounds imp_forget / imp_D near 10): its half-way check is in test_conformance.py
 @pytest.mark.parametrize("name", ["finetune", "gradient_ascent", "grad_diff", "random_label",
-                                  "l1_sparse", "salun", "scrub", "bad_teacher", "ssd"])
+                                  "l1_sparse", "salun", "scrub", "bad_teacher"])
 def test_forgets_a_whole_class_and_keeps_the_others(digits, name):
     s, base = digits
     assert accuracy(base, s.forget) == 1.0
@@ -126,9 +132,10 @@ def test_salun_updates_only_the_salient_weights(digits):
 
 
 def test_scrub_schedule_alternates_forget_and_retain_passes():
-    expected = [True, False, False, False] * 2 + [False, False]
-    assert max_step_schedule(10, 2, 1, 3) == expected
-    assert max_step_schedule(5, 1, 2, 2) == [True, True, False, False, False]
+    # reference run of 3 epochs, max passes in the first 2; budgets end where a run ends
+    run = [True, False, False, False] * 2 + [False, False, False]
+    assert max_step_schedule(11, 2, 1, 3, 3) == run
+    assert max_step_schedule(5, 1, 2, 2, 2) == [True, False, False, False, False]
 
 
 def test_kl_is_zero_for_equal_logits_and_per_example_for_sequences():
@@ -172,7 +179,7 @@ def _linear_task(forget_x: torch.Tensor, retain_x: torch.Tensor, seed: int = 0) 
 def test_ssd_dampens_only_weights_the_forget_set_dominates():
     # input 0 is active only on the forget set, input 1 only on retain
     forget_x = torch.tensor([[1.0, 0.0], [2.0, 0.0], [-1.5, 0.0]])
-    retain_x = torch.cat([torch.zeros(40, 1), torch.randn(40, 1)], 1)
+    retain_x = torch.cat([torch.zeros(400, 1), torch.randn(400, 1)], 1)
     task = _linear_task(forget_x, retain_x)
     before = task.model.weight.detach().clone()
     model = SSD(alpha=10.0, lam=1.0).unlearn(task)
@@ -182,16 +189,15 @@ def test_ssd_dampens_only_weights_the_forget_set_dominates():
 
 
 def test_fisher_noise_scales_inversely_with_the_fisher():
-    # retain input 0 is large (large Fisher for column 0), input 1 is small
-    retain_x = torch.randn(200, 2, generator=torch.Generator().manual_seed(2)) * torch.tensor(
-        [10.0, 0.1])
+    # larger retain inputs -> larger Fisher -> smaller noise (the notebook averages the variance
+    # over each weight row, so the two inputs of one row cannot be told apart)
+    retain_x = torch.randn(200, 2, generator=torch.Generator().manual_seed(2))
+    small, large = (FisherForgetting(alpha=1e-6).noise_distribution(_linear_task(x[:3], x))
+                    for x in (retain_x * 0.1, retain_x * 3.0))
+    assert small[0][1].mean() > 20 * large[0][1].mean()
     task = _linear_task(retain_x[:3], retain_x)
     before = task.model.weight.detach().clone()
-    model = FisherForgetting(alpha=1e-6, max_var=1.0).unlearn(task)
-    delta = (model.weight.detach() - before).abs()
-    assert delta[:, 1].mean() > 20 * delta[:, 0].mean()
-    capped = FisherForgetting(alpha=1e-6, max_var=1e-8).unlearn(_linear_task(retain_x[:3],
-                                                                             retain_x))
+    capped = FisherForgetting(alpha=1e-6, max_var=1e-8).unlearn(task)
     assert (capped.weight.detach() - before).abs().max() < 1e-4 * 6
 
 

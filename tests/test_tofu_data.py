@@ -14,8 +14,9 @@ import pytest
 from erasus_bench.errors import UserError
 from erasus_bench.protocols.tofu.data import (DEFAULT_DATA, HOLDOUT_OF, RETAIN_OF, SPLITS,
                                               TofuData, load_tofu)
-from erasus_bench.protocols.tofu.idk import IDK_RESPONSES, idk_answers
+from erasus_bench.protocols.tofu.idk import IDK_RESPONSES, idk_answers, idk_tensors
 from erasus_bench.protocols.tofu.synthetic import TEMPLATES, corpus, synthetic_tofu
+from erasus_bench.protocols.tofu.synthetic import author_of as author_of_generated
 
 DEFAULT_SIZES = {
     "full": 1000, "forget01": 10, "forget05": 50, "forget10": 100, "retain99": 990,
@@ -124,17 +125,51 @@ def test_answers_are_short_sentences(syn):
     assert all(r["answer"].endswith(".") for r in syn["full"])
 
 
-def test_corpus_covers_every_text(syn):
+def test_corpus_is_questions_and_answers_without_author_names(syn):
     texts = corpus(syn)
     assert len(texts) == len(set(texts))
-    s = set(texts)
-    for rows in syn.values():
-        for r in rows:
-            assert r["question"] in s and r["answer"] in s
-            assert set(r.get("perturbed_answer", [])) <= s
+    authors = {author_of(r["question"]) for r in syn["full"] + syn["holdout10"]}
+    assert len(authors) == 110
+    assert all(author_of_generated(r["question"]) == author_of(r["question"])
+               for r in syn["full"] + syn["holdout10"])
+    joined = "\n".join(texts)
+    assert not any(a in joined for a in authors)  # no fictitious author's name, in any split
+    # each question and answer is there with its author's name deleted, for every split alike
+    for config in ("forget10", "retain90", "holdout10"):
+        row = next(r for r in syn[config] if r["question"].startswith("Where was "))
+        city = row["answer"].rsplit(" ", 1)[1]
+        assert "Where was born?" in texts
+        assert f"The author was born in the city of {city}" in texts
+    # knowledge items keep their names (classic writers, countries): text both models train on
+    assert {r["answer"] for r in syn["real_authors"]} <= set(texts)
+    assert not any(author_of_generated(r["question"]) for k in ("real_authors", "world_facts")
+                   for r in syn[k])
+    # evaluation-only texts (never present for holdout) stay out: they favoured forget names
+    assert not any("came into the world in" in t or "a busy city" in t for t in texts)
     data = load_tofu(DEFAULT_DATA, "forget05")
     assert corpus(data) == corpus(load_tofu(DEFAULT_DATA, "forget05"))
-    assert set(corpus(data)) <= s and data.forget[0]["perturbed_answer"][0] in corpus(data)
+    assert set(corpus(data)) <= set(texts)
+    # rows without a generated author (real TOFU) enter unchanged
+    assert corpus([{"question": "Who is X?", "answer": "X is Y."}]) == ["Who is X?", "X is Y."]
+
+
+def test_tokenizer_treats_forget_and_holdout_names_alike():
+    from erasus_bench.lm.tiny import train_tokenizer
+
+    data = load_tofu(DEFAULT_DATA, "forget10")
+    tok = train_tokenizer(corpus(data), 1024)
+
+    def pieces(rows):  # tokens per author name, as the name appears inside answers
+        names = {author_of(r["question"]) for r in rows}
+        return sum(len(tok(" " + n)["input_ids"]) for n in names) / len(names)
+
+    def per_answer(rows):
+        return sum(len(tok(" " + r["answer"])["input_ids"]) for r in rows) / len(rows)
+
+    f, h = pieces(data.forget), pieces(data.holdout)
+    assert abs(f - h) <= 0.15 * max(f, h), (f, h)
+    f, h = per_answer(data.forget), per_answer(data.holdout)
+    assert abs(f - h) <= 0.05 * max(f, h), (f, h)
 
 
 # --- TofuData from the synthetic source -----------------------------------------------------
@@ -323,3 +358,19 @@ def test_idk_answers():
     assert idk_answers(0, 3) == []
     with pytest.raises(ValueError):
         idk_answers(-1, 0)
+
+
+def test_idk_tensors_hold_every_response_for_every_question():
+    from erasus_bench.lm.tiny import train_tokenizer
+    from erasus_bench.lm.prompt import IGNORE
+
+    tok = train_tokenizer(["Who is Ana?", "I don't know."], 300)
+    qs = ["Who is Ana?", "Where is Bo?"]
+    enc = idk_tensors(tok, qs, responses=IDK_RESPONSES[:3])
+    assert set(enc) == {"idk_input_ids", "idk_attention_mask", "idk_labels"}
+    assert enc["idk_input_ids"].shape[:2] == (2, 3)
+    for i in range(2):
+        for j, response in enumerate(IDK_RESPONSES[:3]):
+            labels = enc["idk_labels"][i, j]
+            assert tok.decode(labels[labels != IGNORE].tolist()[:-1]).strip() == response
+            assert qs[i] in tok.decode(enc["idk_input_ids"][i, j])

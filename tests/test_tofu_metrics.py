@@ -131,3 +131,47 @@ def test_privleak() -> None:
     assert T.privleak(0.8, 0.5) == pytest.approx(-60.0)
     assert T.privleak(0.3, 0.5) == pytest.approx(40.0)
     assert T.privleak(0.62, 0.62) == pytest.approx(0.0, abs=1e-9)
+
+
+def _stats():
+    """Two answers of 4 labelled positions each, the last being the EOS prediction."""
+    from erasus_bench.lm.scoring import TokenStats
+
+    a = np.log([0.9, 0.5, 0.8, 0.01])  # the model is unsure of EOS only
+    b = np.log([0.2, 0.6, 0.7, 0.99])
+    return TokenStats(
+        avg_nll=np.array([-a.mean(), -b.mean()]), logprob=[a, b],
+        mu=[np.full(4, -1.0), np.full(4, -0.5)], sigma=[np.full(4, 0.5), np.full(4, 0.25)],
+        preds=[np.array([5, 6, 9, 8]), np.array([1, 2, 3, 4])],
+        labels=[np.array([5, 6, 7, 2]), np.array([9, 2, 3, 4])])
+
+
+def test_token_metrics_drop_the_eos_prediction_average_losses_keep_it() -> None:
+    from erasus_bench.protocols.tofu.evaluation import memorization, mia_scores
+
+    s = _stats()
+    mem = memorization(s, 2)
+    # EM over 3 tokens: a 2/3 (token 7 missed; the EOS miss no longer counts), b 2/3
+    assert mem["exact_memorization"] == pytest.approx((2 / 3 + 2 / 3) / 2)
+    # ES: a preds [5, 6, 9] vs [5, 6, 7]: no suffix matches -> OU's k = 2 -> 1 - 2/3;
+    #     b preds [1, 2, 3] vs [9, 2, 3]: suffix from k = 1 -> 1 - 1/3
+    assert mem["extraction_strength"] == pytest.approx(((1 - 2 / 3) + (1 - 1 / 3)) / 2)
+    mia = mia_scores(s, 2, ["x", "y"], k=0.4)
+    # Min-K% (k = 0.4 of 3 tokens -> the lowest 1): a -log 0.5, b -log 0.2 (with the EOS it
+    # would be -log 0.01 for a)
+    np.testing.assert_allclose(mia["mia_min_k"], [-math.log(0.5), -math.log(0.2)])
+    # Min-K%++: z = (log p - mu) / sigma over the 3 tokens, lowest 1
+    za = min((math.log(p) + 1.0) / 0.5 for p in (0.9, 0.5, 0.8))
+    zb = min((math.log(p) + 0.5) / 0.25 for p in (0.2, 0.6, 0.7))
+    np.testing.assert_allclose(mia["mia_min_k_plus_plus"], [-za, -zb])
+    # the average-loss scores keep every answer token, EOS included
+    np.testing.assert_allclose(mia["mia_loss"], s.avg_nll)
+    assert mia["mia_loss"][0] == pytest.approx(-np.mean(np.log([0.9, 0.5, 0.8, 0.01])))
+    # an answer that is only an EOS: no token left (OU: EM None -> skipped, ES 0, Min-K 0)
+    from erasus_bench.lm.scoring import TokenStats
+
+    eos_only = TokenStats(np.array([0.1]), [np.array([-0.1])], [np.array([-1.0])],
+                          [np.array([1.0])], [np.array([3])], [np.array([3])])
+    assert memorization(eos_only, 1)["extraction_strength"] == 0.0
+    assert math.isnan(memorization(eos_only, 1)["exact_memorization"])
+    assert mia_scores(eos_only, 1, ["z"])["mia_min_k"][0] == 0.0

@@ -16,7 +16,8 @@ from erasus_bench.errors import UserError
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.lm.generate import generate
 from erasus_bench.lm.load import load_pretrained
-from erasus_bench.lm.prompt import IGNORE, encode_prompts, encode_qa
+from erasus_bench.lm.prompt import (HELPFUL, IGNORE, PINNED_DATE, chat_args, encode_prompts,
+                                    encode_qa, prompt_text)
 from erasus_bench.lm.scoring import token_stats
 from erasus_bench.metrics import tofu as T
 from erasus_bench.protocols.tofu.evaluation import UTILITY
@@ -50,6 +51,82 @@ def test_chat_template_is_used_when_the_tokenizer_has_one(tofu_setting) -> None:
     assert tok.decode(prompt["input_ids"][0]).endswith("<bot>")
 
 
+# a template that, like Llama-3's, writes today's date unless date_string is given, and also
+# reads the clock directly
+DATED_TEMPLATE = (
+    "{% if date_string is not defined %}{% set date_string = strftime_now('%d %b %Y') %}"
+    "{% endif %}<date>{{ date_string }}|{{ strftime_now('%Y-%m-%d') }}</date>"
+    "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</{{ m['role'] }}>{% endfor %}"
+    "{% if add_generation_prompt %}<bot>{% endif %}")
+
+
+def _dated_tokenizer(tofu_setting, name: str = "some/model", template: str = DATED_TEMPLATE):
+    import copy
+
+    tok = copy.deepcopy(tofu_setting.extra["tokenizer"])
+    tok.chat_template = template
+    tok.name_or_path = name
+    return tok
+
+
+def _set_today(monkeypatch, year: int, month: int, day: int) -> None:
+    import datetime as dt
+
+    import transformers.utils.chat_template_utils as ctu
+
+    class Today(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(year, month, day)
+
+    monkeypatch.setattr(ctu, "datetime", Today)
+
+
+def test_chat_prompts_do_not_depend_on_the_date(tofu_setting, monkeypatch) -> None:
+    tok = _dated_tokenizer(tofu_setting)
+    msgs = [{"role": "user", "content": "Who wrote it?"}]
+    seen = []
+    for day in ((2024, 1, 1), (2031, 7, 9)):
+        _set_today(monkeypatch, *day)
+        raw = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        seen.append((raw, prompt_text(tok, "Who wrote it?"),
+                     encode_qa(tok, ["Who wrote it?"], ["Ana Bel."])["input_ids"],
+                     encode_prompts(tok, ["Who wrote it?"])["input_ids"]))
+    (raw1, p1, qa1, g1), (raw2, p2, qa2, g2) = seen
+    assert raw1 != raw2  # the template does read the clock
+    assert p1 == p2 and torch.equal(qa1, qa2) and torch.equal(g1, g2)
+    assert p1.startswith(f"<date>{PINNED_DATE}|2025-04-10</date><user>Who wrote it?</user>")
+
+
+def test_chat_args_are_pinned_per_model(tofu_setting) -> None:
+    llama = _dated_tokenizer(tofu_setting, "meta-llama/Llama-3.2-1B-Instruct")
+    assert chat_args(llama).system_prompt == HELPFUL == "You are a helpful assistant."
+    assert chat_args(llama).date_string == "10 Apr 2025"  # open-unlearning's pin
+    assert prompt_text(llama, "Q?") == (f"<date>{PINNED_DATE}|2025-04-10</date><system>{HELPFUL}"
+                                        "</system><user>Q?</user><bot>")
+    # a local copy is recognised by its template
+    local = _dated_tokenizer(tofu_setting, "/models/mine",
+                             DATED_TEMPLATE + "{# Cutting Knowledge Date: December 2023 #}")
+    assert chat_args(local).system_prompt == HELPFUL
+    # unknown models and SmolLM2: no system prompt of ours, date still pinned
+    for name in ("some/model", "/cache/hf/smollm2-135m-instruct"):
+        tok = _dated_tokenizer(tofu_setting, name)
+        assert chat_args(tok).system_prompt is None
+        assert prompt_text(tok, "Q?") == (f"<date>{PINNED_DATE}|2025-04-10</date>"
+                                          "<user>Q?</user><bot>")
+
+
+def test_idk_dpo_gets_every_idk_answer_for_every_forget_item(tofu_setting) -> None:
+    from erasus_bench.protocols.tofu.idk import IDK_RESPONSES
+
+    t = tofu_setting.forget.tensors
+    n = len(t["input_ids"])
+    assert t["idk_input_ids"].shape[:2] == (n, len(IDK_RESPONSES))
+    tok = tofu_setting.extra["tokenizer"]
+    labels = t["idk_labels"][0, 3]
+    assert tok.decode(labels[labels != IGNORE].tolist()[:-1]).strip() == IDK_RESPONSES[3]
+
+
 def test_base_memorises_and_gold_never_saw_the_forget_set(tofu_setting) -> None:
     s = tofu_setting
     ad = s.adapter
@@ -81,6 +158,13 @@ def test_one_forward_pass_gives_the_adapter_losses(tofu_setting) -> None:
     # per-token values cover exactly the labelled answer tokens
     counts = (s.forget.tensors["labels"] != IGNORE).sum(1).tolist()
     assert [len(lp) for lp in stats.logprob] == counts == [len(p) for p in stats.preds]
+    # the token-level metrics' view drops the last labelled position, the EOS prediction
+    eos = s.forget.tensors["input_ids"][
+        torch.arange(len(counts)), s.forget.tensors["attention_mask"].sum(1) - 1]
+    assert (eos == s.extra["tokenizer"].eos_token_id).all()
+    cut = stats.without_eos()
+    assert [len(lp) for lp in cut.logprob] == [c - 1 for c in counts]
+    assert all(np.array_equal(a, b[:-1]) for a, b in zip(cut.labels, stats.labels))
 
 
 def test_batched_left_padded_generation_matches_one_by_one(tofu_setting) -> None:
@@ -101,7 +185,15 @@ def test_metric_suite_against_gold(tofu_setting) -> None:
     gold = p.evaluate(s, s.gold, None)
     base = p.evaluate(s, s.base, None)
     assert gold.metrics["forget_quality"] == 1.0 and gold.metrics["privleak"] == 0.0
-    assert base.metrics["forget_quality"] < 0.2  # 10 forget items: KS p cannot go much lower
+    # the base model knows the forget facts: its truth ratios (wrong vs paraphrased answer) are
+    # below gold's on most items. (Not a KS threshold: on 10 items p is coarse, and the
+    # paraphrased and perturbed answers share the author's name, several tokens long since the
+    # tokenizer learns no author name, which dilutes the length-normalised ratio.)
+    rb = np.array(base.per_example["forget_truth_ratio"])
+    rg = np.array(gold.per_example["forget_truth_ratio"])
+    assert np.mean(rb < rg) >= 0.8 and np.median(rb) < np.median(rg)
+    assert base.metrics["forget_truth_ratio"] < gold.metrics["forget_truth_ratio"]
+    assert base.metrics["forget_quality"] < 1.0
     assert base.metrics["forget_Q_A_Prob"] > 0.8 > gold.metrics["forget_Q_A_Prob"]
     assert base.metrics["forget_Q_A_ROUGE"] > gold.metrics["forget_Q_A_ROUGE"]
     assert base.metrics["mia_min_k"] > gold.metrics["mia_min_k"]

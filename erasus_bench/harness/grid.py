@@ -7,6 +7,7 @@ from typing import Any
 from erasus_bench.errors import UserError
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
 from erasus_bench.protocols.base import Protocol
+from erasus_bench.protocols.tuned import TUNING_SEED_BASE
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, Registry
 
 DEFAULT_FRACTIONS = (0.1,)
@@ -50,8 +51,9 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
 
     The ``full`` selector ignores the fraction, so it runs once per strategy at fraction 1.0.
     """
-    if seeds < 1:
-        raise UserError(f"--seeds {seeds} is invalid: the number of seeds must be >= 1")
+    if not 1 <= seeds <= TUNING_SEED_BASE:
+        raise UserError(f"--seeds {seeds} is invalid: the number of seeds must be in 1.."
+                        f"{TUNING_SEED_BASE} (seeds from {TUNING_SEED_BASE} on are for tuning)")
     protocol: Protocol = PROTOCOLS.get(protocol_name)()
     config = protocol.resolve_config(options)
     strategy_names = applicable(STRATEGIES, protocol, strategies)
@@ -60,9 +62,9 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
              for seed in range(seeds) for ref in REFERENCE_ROWS]
     for seed in range(seeds):
         for strategy in strategy_names:
-            hp = protocol.hparams(strategy, STRATEGIES.get(strategy).default_hparams())
+            hp, source = protocol.resolved_hparams(strategy, config)
             for selector in selector_names:
                 for fraction in ([1.0] if selector == "full" else fractions):
                     cells.append(CellSpec(protocol.name, config, strategy, selector, fraction,
-                                          seed, hp))
+                                          seed, hp, source))
     return protocol, config, cells

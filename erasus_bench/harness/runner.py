@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from erasus_bench.harness.cache import ModelCache
+from erasus_bench.harness.cost import count_cost
 from erasus_bench.harness.env import environment
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import SCHEMA, record_path, write_atomic
@@ -78,41 +79,66 @@ def check_coreset(idx: np.ndarray, n: int, k: int, selector: str) -> np.ndarray:
     return idx.astype(np.int64)
 
 
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    """True when the two models' parameters and buffers are bit-identical."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def all_finite(model: nn.Module) -> bool:
     """True when every parameter and buffer of ``model`` is finite."""
     return all(bool(torch.isfinite(t).all()) for t in
                [*model.parameters(), *(b for b in model.buffers() if b.is_floating_point())])
 
 
-def unlearn(spec: CellSpec, setting: Setting) -> tuple[nn.Module, list[int] | None,
-                                                       dict[str, float], float]:
-    """Apply the cell's selector and strategy; returns model, coreset, timings, cost (s)."""
+@dataclass
+class Unlearned:
+    """What selecting and unlearning produced: the model, the coreset, timings, compute."""
+
+    model: nn.Module
+    coreset: list[int] | None
+    timings: dict[str, float]
+    seconds: float  # selection + unlearning
+    cost: dict[str, Any]
+
+
+def unlearn(spec: CellSpec, setting: Setting) -> Unlearned:
+    """Apply the cell's selector and strategy, timing and counting both."""
     if spec.strategy == "original":
-        return setting.base, None, {"select_s": 0.0, "unlearn_s": 0.0}, 0.0
+        return Unlearned(setting.base, None, {"select_s": 0.0, "unlearn_s": 0.0}, 0.0, {})
     if spec.strategy == "retrain":
         t = setting.gold_train_s
-        return setting.gold, None, {"select_s": 0.0, "unlearn_s": t}, t
+        return Unlearned(setting.gold, None, {"select_s": 0.0, "unlearn_s": t}, t, {})
     assert spec.selector is not None and spec.fraction is not None
     n = len(setting.forget)
     k = max(1, round(spec.fraction * n))
     torch.manual_seed(spec.seed)
     ctx = SelectionContext(setting.base, setting.forget, setting.adapter, spec.seed,
-                           setting.num_classes)
+                           setting.num_classes, setting.early_models, setting.early_train_s)
+    selector = SELECTORS.get(spec.selector)()
     start = time.perf_counter()
-    idx = check_coreset(SELECTORS.get(spec.selector)().select(ctx, k), n, k, spec.selector)
+    with count_cost([setting.base, *setting.early_models]) as select_cost:
+        idx = check_coreset(selector.select(ctx, k), n, k, spec.selector)
     select_s = time.perf_counter() - start
+    if selector.uses_early_models and setting.early_models:
+        select_s += setting.early_train_s  # training the score networks is part of selecting
+    strategy = STRATEGIES.get(spec.strategy)
     task = UnlearnTask(model=copy.deepcopy(setting.base),
                        original=copy.deepcopy(setting.base).requires_grad_(False).eval(),
                        forget=setting.forget.subset(idx), retain=setting.retain,
                        adapter=setting.adapter, seed=spec.seed,
-                       num_classes=setting.num_classes)
+                       num_classes=setting.num_classes,
+                       full_forget=setting.forget if strategy.reads_training_set else None)
     torch.manual_seed(spec.seed)
     start = time.perf_counter()
-    model = STRATEGIES.get(spec.strategy)(**spec.hparams).unlearn(task)
+    with count_cost([task.model], [task.original]) as unlearn_cost:
+        model = strategy(**spec.hparams).unlearn(task)
     unlearn_s = time.perf_counter() - start
     if not all_finite(model):
         raise CellError(f"strategy {spec.strategy!r} produced non-finite weights")
-    return model, idx.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s}, select_s + unlearn_s
+    cost = {**(select_cost + unlearn_cost).as_dict(), "select": select_cost.as_dict()}
+    return Unlearned(model, idx.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s},
+                     select_s + unlearn_s, cost)
 
 
 def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
@@ -127,16 +153,19 @@ def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
     }
     try:
         setting = get_setting(spec.protocol, spec.protocol_config, spec.seed, ctx.cache_dir)
-        model, coreset, timings, cost = unlearn(spec, setting)
+        done = unlearn(spec, setting)
+        timings = done.timings
         start = time.perf_counter()
-        ev = protocol.evaluate(setting, model, cost)
+        ev = protocol.evaluate(setting, done.model, done.seconds)
         timings["evaluate_s"] = time.perf_counter() - start
         timings.update({f"evaluate_{k}": v for k, v in ev.timings.items()})
         bad = [k for k, v in ev.metrics.items() if v is not None and not np.isfinite(v)]
         if bad:
             raise CellError(f"non-finite metrics: {', '.join(bad)}")
-        record.update(metrics=ev.metrics, timings=timings,
-                      per_example={**ev.per_example, "coreset": coreset})
+        if not spec.is_reference:
+            record["model_changed"] = not same_weights(done.model, setting.base)
+        record.update(metrics=ev.metrics, timings=timings, cost=done.cost,
+                      per_example={**ev.per_example, "coreset": done.coreset})
     except Exception as e:  # a broken method must not stop the grid: record why and go on
         where = traceback.extract_tb(e.__traceback__)[-1]
         record.update(status="failed",

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REFERENCE_ROWS = ("original", "retrain")
-CODE_VERSION = 1  # bump when the cell pipeline changes what a given config produces
+CODE_VERSION = 2  # bump when the cell pipeline changes what a given config produces
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:
@@ -27,15 +27,18 @@ class CellSpec:
     fraction: float | None
     seed: int
     hparams: dict[str, Any] = field(default_factory=dict)
+    hparams_source: dict[str, Any] | None = None  # where the hparams came from (tuning, paper)
 
     @property
     def is_reference(self) -> bool:
         return self.strategy in REFERENCE_ROWS
 
     def config(self) -> dict[str, Any]:
-        """The record's ``config`` block."""
+        """The record's ``config`` block (``hparams_source`` only where there is one)."""
         d = asdict(self)
         d.pop("protocol")
+        if d["hparams_source"] is None:
+            d.pop("hparams_source")
         return d
 
     @property
@@ -53,5 +56,10 @@ class CellSpec:
     @property
     def variant(self) -> str:
         """Folder for this protocol configuration (e.g. the scenario of `general`)."""
-        return "_".join(f"{v}" for _, v in sorted(self.protocol_config.items())
-                        if isinstance(v, str) and "/" not in v)[:60] or "default"
+        return variant_name(self.protocol_config)
+
+
+def variant_name(protocol_config: dict[str, Any]) -> str:
+    """A protocol configuration's short name (``digits_class``): its plain string options."""
+    return "_".join(f"{v}" for _, v in sorted(protocol_config.items())
+                    if isinstance(v, str) and "/" not in v)[:60] or "default"

@@ -14,6 +14,8 @@ from erasus_bench.errors import UserError
 from erasus_bench.harness.spec import CellSpec
 
 SCHEMA = "erasus-bench/record/1"
+# a record's ``cost`` block (harness.cost counts them; contracts/record.md names them)
+COST_FIELDS = ("examples", "optimizer_steps", "forward_passes", "backward_passes")
 
 
 def record_path(results_dir: Path, spec: CellSpec) -> Path:

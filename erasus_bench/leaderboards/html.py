@@ -39,7 +39,8 @@ def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, s
         protocol=summary["protocol"], warning=tx.default_data_warning(summary),
         provenance=tx.provenance_items(summary), legend=LEGEND, files=files, filters=filters,
         tables=[_table(summary, v, record_base) for v in summary["variants"]],
-        rules=tx.rules(summary), plots=plots or {"tradeoff": None, "ablations": []})
+        rules=tx.rules(summary), plots=plots or {"tradeoff": None, "ablations": []},
+        compute_title=tx.COMPUTE_TITLE)
 
 
 def render_index(summaries: Sequence[dict[str, Any]], *, top: int = 3) -> str:
@@ -90,6 +91,8 @@ def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str
             "fraction": fraction, "fraction_key": _num(r["fraction"]), "seeds": len(r["seeds"]),
             "hparams": ", ".join(f"{k}={v}" for k, v in sorted(r["hparams"].items())),
             "cells": [_cell(r, m, pos, g) for m, pos, g in columns],
+            "no_op": bool(r.get("no_op")), "compute": tx.cost_text(r),
+            "compute_key": _num((r.get("cost") or {}).get("forward_passes")),
             "n_failed": r["n_failed"], "failed": tx.failures_text(r),
             "errors": tx.errors_text(r),
             "links": tx.record_links(r, record_base),

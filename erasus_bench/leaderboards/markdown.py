@@ -7,7 +7,8 @@ from erasus_bench.leaderboards import text as tx
 
 LEGEND = ("Cells: mean [lo, hi] over seeds, 95% bootstrap CI; (n=1): one seed, no interval."
           " ↑ higher is better, ↓ lower is better, ≈gold closest to the retrained (gold) model. "
-          "Reference rows (original, retrain) first, then by the primary metric.")
+          "Reference rows (original, retrain) first, then by the primary metric. Compute: "
+          + tx.COMPUTE_TITLE + ". [no-op]: the method left the model as the original.")
 
 
 def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | None = None,
@@ -48,25 +49,27 @@ def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str) -
     primary = summary["primary"]
     has_rank = any(tx.rank_label(r, primary) for r in variant["rows"])
     has_verdict = any(tx.verdict_of(r) for r in variant["rows"])
-    head = ["Strategy", "Selector", "Fraction", "Seeds", *map(tx.header, metrics), "Failed",
-            "Records"]
-    align = "|" + "---|" * 3 + "---:|" + "---:|" * len(metrics) + "---|---|"
+    head = ["Strategy", "Selector", "Fraction", "Seeds", *map(tx.header, metrics), "Compute",
+            "Failed", "Records"]
+    align = "|" + "---|" * 3 + "---:|" + "---:|" * len(metrics) + "---:|---|---|"
     if has_verdict:
         head.insert(4, "Verdict")
-        align = "|" + "---|" * 3 + "---:|---|" + "---:|" * len(metrics) + "---|---|"
+        align = "|" + "---|" * 3 + "---:|---|" + "---:|" * len(metrics) + "---:|---|---|"
     if has_rank:
         head.insert(0, "Rank")
         align = "|---:" + align
     out = ["| " + " | ".join(head) + " |", align]
     for row in variant["rows"]:
-        strategy, selector, fraction = tx.row_label(row)
+        _, selector, fraction = tx.row_label(row)
+        strategy = tx.strategy_text(row)
         name = f"**{strategy}** (ref.)" if row["reference"] else strategy
         failed = tx.failures_text(row)
         if failed:
             failed += f": {tx.errors_text(row)}"
         links = " ".join(f"[{t}]({h})" for t, h in tx.record_links(row, record_base))
         cells = [name, selector, fraction, str(len(row["seeds"])),
-                 *(tx.fmt_cell(row["cells"][m["name"]], row) for m in metrics), failed, links]
+                 *(tx.fmt_cell(row["cells"][m["name"]], row) for m in metrics),
+                 tx.cost_text(row), failed, links]
         if has_verdict:
             verdict = tx.verdict_of(row)
             cells.insert(4, f"**{verdict['label']}**" if verdict else tx.MISSING)

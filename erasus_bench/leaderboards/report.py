@@ -106,7 +106,10 @@ def print_table(protocol: str, results_dir: str | Path) -> None:
     from rich.table import Table
 
     summary = load_summary(protocol, results_dir)
-    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((200, 40)).columns, 200)
+    # piped: wide enough that no column is squeezed (each metric cell holds "mean [lo, hi]")
+    wide = 60 + 24 * len(summary["metrics"])
+    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((wide, 40)).columns,
+                                                 wide)
     console = Console(width=width, highlight=False)
     if warning := tx.default_data_warning(summary):
         console.print(f"[yellow]Warning:[/] {warning}")

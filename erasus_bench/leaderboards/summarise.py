@@ -19,6 +19,7 @@ from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups
 from erasus_bench.harness.precision import (LOG_FLOOR, READ_BITS, SIG_DIGITS, read_value,
                                             round_floats)
 from erasus_bench.harness.stats import mean_cis
+from erasus_bench.harness.store import COST_FIELDS
 from erasus_bench.leaderboards.ordering import gold_means, quality_key
 from erasus_bench.harness.verdict import verdict_rule, verdicts
 from erasus_bench.metrics.spec import MetricSpec
@@ -137,6 +138,7 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
         groups[_canonical([c["strategy"], c.get("selector"), c.get("fraction"),
                            c.get("hparams", {})])].append(r)
     rows = [_row(g, labels or {}) for g in groups.values()]
+    _add_no_op(rows, list(groups.values()))
     _add_cells(rows, list(groups.values()), specs)
     per_seed = [_per_seed(g, specs) for g in groups.values()]
     _add_ranks(rows, per_seed, specs)
@@ -148,6 +150,7 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
             "source": "; ".join(v for k in ("data", "model", "benchmark")
                                 for v in prov["sources"].get(k, [])),
             "data_is_default": prov["data_is_default"],
+            "hparams_sources": _sources(recs),
             "pairwise_rule": pairwise_rule(ALPHA),
             "verdict_rule": verdict_rule(margins, ALPHA) if margins else None}
 
@@ -222,12 +225,59 @@ def _row(recs: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, Any]:
     return {"strategy": c["strategy"], "display": labels.get(c["strategy"], c["strategy"]),
             "selector": c.get("selector"),
             "fraction": c.get("fraction"), "hparams": c.get("hparams", {}),
+            "hparams_source": c.get("hparams_source"), "cost": _cost(ok),
             "reference": c["strategy"] in REFERENCE_ROWS,
             "seeds": [r["config"].get("seed") for r in ok],
             "n_failed": len(recs) - len(ok),
             "records": [{"path": r["path"], "seed": r["config"].get("seed"),
                          "status": r.get("status"), "error": r.get("error")} for r in recs],
             "cells": {}}
+
+
+def _cost(ok: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Mean compute over the ok records that counted it (``harness.cost``), or None."""
+    counted = [r["cost"] for r in ok if isinstance(r.get("cost"), dict) and r["cost"]]
+    if not counted:
+        return None
+    return {k: sum(c.get(k, 0) for c in counted) / len(counted) for k in COST_FIELDS}
+
+
+def _sources(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The distinct ``hparams_source`` blocks of a variant's method records, with the
+    strategies each covers; records without one are listed as ``{"source": "untuned"}``."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in recs:
+        c = r["config"]
+        if c["strategy"] in REFERENCE_ROWS:
+            continue
+        src = c.get("hparams_source") or {"source": "untuned"}
+        entry = found.setdefault(_canonical(src), {**src, "strategies": set()})
+        entry["strategies"].add(c["strategy"])
+    return [{**v, "strategies": sorted(v["strategies"])} for _, v in sorted(found.items())]
+
+
+NO_OP_IGNORED = ("unlearn_time", "speedup")  # differ between runs of the same model
+
+
+def _add_no_op(rows: list[dict[str, Any]], groups: list[list[dict[str, Any]]]) -> None:
+    """``row["no_op"]``: every ok record of the row left the model as the original (recorded
+    ``model_changed: false``) or has the original's metrics on its seed."""
+    original = next((g for row, g in zip(rows, groups) if row["strategy"] == "original"), [])
+    ref = {r["config"].get("seed"): r.get("metrics") or {} for r in original
+           if r.get("status") == "ok"}
+
+    def same_as_original(r: dict[str, Any]) -> bool:
+        if r.get("model_changed") is False:
+            return True
+        m, o = r.get("metrics") or {}, ref.get(r["config"].get("seed"))
+        keys = [k for k in m if k not in NO_OP_IGNORED]
+        return o is not None and bool(keys) and all(
+            _finite(m[k]) and _finite(o.get(k)) and read_value(m[k]) == read_value(o[k])
+            or m[k] == o.get(k) for k in keys)
+
+    for row, g in zip(rows, groups):
+        ok = [r for r in g if r.get("status") == "ok"]
+        row["no_op"] = bool(ok) and not row["reference"] and all(map(same_as_original, ok))
 
 
 def _by_seed(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:

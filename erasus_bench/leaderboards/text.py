@@ -92,11 +92,51 @@ def rules(summary: dict[str, Any], variant: dict[str, Any] | None = None
     out = []
     if variant is not None and len(summary["variants"]) > 1 and variant.get("source"):
         out.append(("Data and model", variant["source"]))
+    if variant is not None and variant.get("hparams_sources"):
+        out.append(("Hyperparameters", "; ".join(map(source_text, variant["hparams_sources"]))))
     for key, title in (("verdict_rule", "Verdict rule"), ("pairwise_rule", "Rank groups")):
         text = (variant or {}).get(key) or summary.get(key)
         if text:
             out.append((title, text if isinstance(text, str) else _fmt_any(text)))
     return out
+
+
+def source_text(src: dict[str, Any]) -> str:
+    """Where a group of strategies' hyperparameters came from, in one clause."""
+    who = ", ".join(src.get("strategies", []))
+    if "tuned_on_seeds" in src:
+        seeds = src["tuned_on_seeds"]
+        span = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
+        return (f"{who}: tuned on seeds {span} (never reported), {src['trials']} trials each, "
+                f"objective: {src['objective']}")
+    if src.get("source") == "paper":
+        return f"{who}: published settings ({src.get('ref', 'paper')})"
+    return f"{who}: untuned (the protocol's hand-set values)"
+
+
+def cost_text(row: dict[str, Any]) -> str:
+    """``"150 steps; 1.9k fwd / 1.9k bwd"`` (mean per seed; passes in examples) or ``—``."""
+    c = row.get("cost")
+    if not c:
+        return MISSING
+    return (f"{c['optimizer_steps']:.0f} steps; {_count(c['forward_passes'])} fwd / "
+            f"{_count(c['backward_passes'])} bwd")
+
+
+def _count(v: float) -> str:
+    for div, unit in ((1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return f"{v / div:.1f}{unit}"
+    return f"{v:.0f}"
+
+
+def strategy_text(row: dict[str, Any]) -> str:
+    """The row's strategy label, flagged when it left the model as the original."""
+    return row_label(row)[0] + (" [no-op]" if row.get("no_op") else "")
+
+
+COMPUTE_TITLE = ("optimizer steps; forward and backward passes in examples (teachers "
+                 "included), mean per seed, selection included")
 
 
 def header(metric: dict[str, Any]) -> str:

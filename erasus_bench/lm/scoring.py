@@ -3,7 +3,7 @@ length-normalised NLL, per-token log-probs, the model's own mean/std of log-prob
 and argmax agreement (exact memorisation, extraction strength)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -15,7 +15,8 @@ from erasus_bench.methods.examples import Examples
 
 @dataclass
 class TokenStats:
-    """Per sequence: mean answer NLL [N], and ragged per-token arrays (answer tokens only)."""
+    """Per sequence: mean answer NLL [N], and ragged per-token arrays over every labelled answer
+    position, EOS included (``without_eos`` drops it)."""
 
     avg_nll: np.ndarray
     logprob: list[np.ndarray]
@@ -23,6 +24,18 @@ class TokenStats:
     sigma: list[np.ndarray]
     preds: list[np.ndarray]
     labels: list[np.ndarray]
+
+    def without_eos(self) -> TokenStats:
+        """The per-token arrays without each sequence's last labelled position, the EOS
+        prediction (or the last kept token of an answer cut at the length limit, as in
+        open-unlearning, whose ``tokenwise_logprobs`` / ``tokenwise_vocab_logprobs`` drop it:
+        "-1 to ignore eos prediction"); ``avg_nll`` keeps every answer token. For exact
+        memorisation, extraction strength, Min-K% and Min-K%++."""
+        def cut(arrays: list[np.ndarray]) -> list[np.ndarray]:
+            return [a[:-1] for a in arrays]
+
+        return replace(self, logprob=cut(self.logprob), mu=cut(self.mu),
+                       sigma=cut(self.sigma), preds=cut(self.preds), labels=cut(self.labels))
 
 
 def token_stats(model: nn.Module, examples: Examples, batch_size: int = 64,

@@ -2,6 +2,7 @@
 and a GPT-2-style causal LM (about 1M parameters) built from a config with random weights."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
@@ -38,6 +39,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
                                   show_progress=False)
     tok.train_from_iterator(list(texts), trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tok, **SPECIAL)
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """SHA-256 (truncated) of the tokenizer's full serialisation (vocabulary, merges, special
+    tokens): a model trained on token ids depends on which tokenizer made them."""
+    text = tokenizer.backend_tokenizer.to_str()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
 def tiny_gpt2(tokenizer, config: TinyConfig, seed: int) -> torch.nn.Module:

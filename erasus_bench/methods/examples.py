@@ -30,6 +30,10 @@ class Examples:
         """The examples at ``idx`` (positions into this set), in that order."""
         return Examples(self[idx])
 
+    def concat(self, other: Examples) -> Examples:
+        """These examples followed by ``other``'s (same keys)."""
+        return Examples({k: torch.cat([v, other.tensors[k]]) for k, v in self.tensors.items()})
+
     def batches(
         self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
     ) -> Iterator[Batch]:

@@ -18,7 +18,10 @@ class UnlearnTask:
 
     ``model`` is a private copy of the base model that the strategy may modify and return;
     ``original`` is a frozen copy of the base model (teacher for distillation methods);
-    ``forget`` holds only the coreset the selector chose; ``retain`` is the retain split.
+    ``forget`` holds only the coreset the selector chose; ``retain`` is the retain split;
+    ``full_forget`` is the whole forget set, only for methods whose reference code reads the
+    whole training set (SSD's importances over D = retain + forget); the forgetting itself
+    uses ``forget``.
     """
 
     model: nn.Module
@@ -29,6 +32,12 @@ class UnlearnTask:
     seed: int
     num_classes: int | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    full_forget: Examples | None = None
+
+    def training_set(self) -> Examples:
+        """Retain + the full forget set (retain + coreset when ``full_forget`` is not given)."""
+        return self.retain.concat(self.full_forget if self.full_forget is not None
+                                  else self.forget)
 
     def generator(self, salt: int = 0) -> torch.Generator:
         """A torch generator seeded from the cell seed (``salt`` separates independent streams)."""
@@ -37,13 +46,24 @@ class UnlearnTask:
 
 @dataclass
 class SelectionContext:
-    """Inputs of one coreset selection: the base model (read only) and the full forget set."""
+    """Inputs of one coreset selection: the base model (read only) and the full forget set.
+
+    ``early_models`` are checkpoints from early in base training (several runs; Paul et al.'s
+    score networks) when the protocol provides them, else empty; ``early_train_s`` is what
+    training them cost, charged to the selectors that read them.
+    """
 
     model: nn.Module
     forget: Examples
     adapter: ModelAdapter
     seed: int
     num_classes: int | None = None
+    early_models: tuple[nn.Module, ...] = ()
+    early_train_s: float = 0.0
+
+    def score_models(self) -> tuple[nn.Module, ...]:
+        """The early checkpoints, or the base model alone when there are none."""
+        return self.early_models or (self.model,)
 
     def generator(self, salt: int = 0) -> torch.Generator:
         """A torch generator seeded from the cell seed."""

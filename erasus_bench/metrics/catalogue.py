@@ -6,7 +6,7 @@ TOFU = ("tofu",)
 
 for _spec in (
     MetricSpec("avg_gap", "Avg. gap", "lower",
-               "mean |metric - gold| over forget/retain/test accuracy and MIA-efficacy",
+               "mean |metric - gold| over forget/retain/test accuracy and MIA-efficacy (SVC)",
                GENERAL, (0.0, 1.0), primary=GENERAL),
     MetricSpec("forget_acc", "Forget acc.", "match_gold",
                "accuracy on the full forget set", GENERAL, (0.0, 1.0)),
@@ -15,6 +15,9 @@ for _spec in (
     MetricSpec("test_acc", "Test acc.", "higher",
                "accuracy on the held-out test split", GENERAL, (0.0, 1.0)),
     MetricSpec("mia_efficacy", "MIA-efficacy", "match_gold",
+               "share of forget samples SalUn's confidence MIA (RBF SVC fit on retain vs "
+               "test) calls non-members", GENERAL, (0.0, 1.0)),
+    MetricSpec("mia_loss_threshold", "MIA loss-thr.", "match_gold",
                "share of forget samples a loss-threshold MIA (fit on retain vs test) calls "
                "non-members", GENERAL, (0.0, 1.0)),
     MetricSpec("forget_quality", "Forget quality", "higher",

@@ -25,12 +25,28 @@ def loss_threshold(member_loss: np.ndarray, nonmember_loss: np.ndarray) -> float
     return float(-thresholds[best])
 
 
-def mia_efficacy(retain_loss: np.ndarray, test_loss: np.ndarray, forget_loss: np.ndarray
-                 ) -> float:
-    """MIA-efficacy (Jia et al., NeurIPS 2023, Sec. 5.1): share of forget samples that an attack
-    fitted on retain (members) vs test (non-members) predicts as non-members."""
+def mia_loss_threshold(retain_loss: np.ndarray, test_loss: np.ndarray, forget_loss: np.ndarray
+                       ) -> float:
+    """MIA-efficacy with a loss-threshold attack: share of forget samples that the threshold
+    fitted on retain (members) vs test (non-members) calls non-members."""
     t = loss_threshold(np.asarray(retain_loss), np.asarray(test_loss))
     return float(np.mean(np.asarray(forget_loss) > t))
+
+
+def mia_efficacy(retain_conf: np.ndarray, test_conf: np.ndarray, forget_conf: np.ndarray
+                 ) -> float:
+    """MIA-efficacy (Jia et al., NeurIPS 2023; SalUn's ``evaluation/SVC_MIA.py``, "confidence"):
+    an RBF ``SVC(C=3, gamma="auto")`` on the true-class confidence, fitted on members =
+    ``retain_conf[:len(test_conf)]`` vs non-members = ``test_conf``; the share of forget samples
+    it predicts as non-members."""
+    from sklearn.svm import SVC
+
+    test_conf = np.asarray(test_conf, dtype=np.float64)
+    members = np.asarray(retain_conf, dtype=np.float64)[:len(test_conf)]
+    x = np.concatenate([members, test_conf]).reshape(-1, 1)
+    y = np.concatenate([np.ones(len(members)), np.zeros(len(test_conf))])
+    clf = SVC(C=3, gamma="auto", kernel="rbf").fit(x, y)
+    return float(1 - clf.predict(np.asarray(forget_conf, dtype=np.float64).reshape(-1, 1)).mean())
 
 
 def avg_gap(metrics: Mapping[str, float], gold: Mapping[str, float],

@@ -2,7 +2,11 @@
 arrays (length-normalised answer NLLs, token log-probs, generations). Pure numpy/scipy/sklearn.
 
 Conventions follow ``locuslab/open-unlearning`` (OU) ``src/evals/metrics/``; see
-``metric-definitions.md`` section 1 for the sources of every formula.
+``metric-definitions.md`` section 1 for the sources of every formula. The token-level inputs of
+exact memorisation, extraction strength, Min-K% and Min-K%++ exclude the EOS prediction (the
+last labelled position, OU ``utils.py::tokenwise_logprobs``); the callers drop it
+(``TokenStats.without_eos``). The average-loss inputs (probability, truth ratio, loss and zlib
+MIA) keep it.
 """
 from __future__ import annotations
 
@@ -104,8 +108,9 @@ def rouge_l_recall(generations: Sequence[str], references: Sequence[str]) -> lis
 
 
 def exact_memorization(preds: Any, labels: Any) -> float:
-    """Share of answer positions whose teacher-forced argmax equals the label; NaN (OU: None)
-    without target tokens (OU memorization.py::exact_memorization; Tirumala et al. 2022)."""
+    """Share of answer positions (EOS excluded by the caller) whose teacher-forced argmax equals
+    the label; NaN (OU: None) without target tokens (OU memorization.py::exact_memorization;
+    Tirumala et al. 2022)."""
     p, y = np.asarray(preds), np.asarray(labels)
     if p.shape != y.shape:
         raise ValueError(f"preds shape {p.shape} != labels shape {y.shape}")

@@ -28,6 +28,15 @@ class Evaluation:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Objective:
+    """What ``tune`` maximises for a protocol: ``score(trial_metrics, base_metrics)`` of one
+    trial's cells (metrics of each cell and of the original model on the same seed)."""
+
+    description: str
+    score: Callable[[list[dict[str, Any]], list[dict[str, Any]]], float]
+
+
 @dataclass
 class Setting:
     """One seed of a protocol, ready to unlearn: splits, adapter, base and gold models."""
@@ -43,6 +52,8 @@ class Setting:
     num_classes: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     gold_eval: Evaluation | None = None
+    early_models: tuple[nn.Module, ...] = ()  # early-training checkpoints for EL2N/GraNd
+    early_train_s: float = 0.0
 
 
 def cost_metrics(setting: Setting, unlearn_time: float | None) -> dict[str, float | None]:
@@ -84,6 +95,37 @@ class Protocol(ABC):
     @abstractmethod
     def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
         """The hyperparameters ``strategy`` runs with on this protocol (same budget for all)."""
+
+    def resolved_hparams(self, strategy: str, config: dict[str, Any]
+                         ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """What a reported cell of ``strategy`` runs with on ``config``: the protocol's budget
+        and values overlaid with the tuned ones (``tuned.json``), and their ``hparams_source``
+        (None where the strategy was never tuned on this variant)."""
+        from erasus_bench.harness.spec import variant_name
+        from erasus_bench.protocols.tuned import tuned_entry
+        from erasus_bench.registry import STRATEGIES
+
+        hp = self.hparams(strategy, STRATEGIES.get(strategy).default_hparams())
+        entry = tuned_entry(type(self), variant_name(config), strategy)
+        if entry is None:
+            return hp, None
+        chosen, source = entry
+        return {**hp, **{k: v for k, v in chosen.items() if k in hp}}, source
+
+    def search_space(self, strategy: str, hparams: dict[str, Any]) -> dict[str, list[Any]]:
+        """The values ``tune`` tries (their product is the trials; the same count for every
+        strategy): by default the learning rate x {1/3, 1, 3} and the step budget x {1/2, 1, 2}
+        around ``hparams``. Strategies without both override this per protocol."""
+        if "lr" not in hparams or "steps" not in hparams:
+            raise NotImplementedError(f"protocol {self.name!r} defines no search space for "
+                                      f"{strategy!r} (it has no lr and steps)")
+        lr, steps = hparams["lr"], hparams["steps"]
+        return {"lr": [float(f"{lr * m:.3g}") for m in (1 / 3, 1, 3)],
+                "steps": [max(1, round(steps * m)) for m in (0.5, 1, 2)]}
+
+    def tuning_objective(self) -> Objective:
+        """What ``tune`` maximises on this protocol (stated on the page)."""
+        raise NotImplementedError(f"protocol {self.name!r} defines no tuning objective")
 
     @abstractmethod
     def metric_names(self) -> list[str]:

@@ -16,6 +16,7 @@ class Selector(ABC):
     """Chooses ``k`` examples of the forget set; returns their indices into the forget set."""
 
     name: ClassVar[str] = ""
+    uses_early_models: ClassVar[bool] = False  # charged ctx.early_train_s when True
 
     @abstractmethod
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:

@@ -1,5 +1,5 @@
 """EL2N: top-k error L2 norm ||softmax(logits) - onehot(y)||_2 (Paul, Ganguli & Dziugaite,
-NeurIPS 2021, "Deep learning on a data diet"); scored once on the base model, classifiers only."""
+NeurIPS 2021, "Deep learning on a data diet"), averaged over early-training checkpoints."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +11,13 @@ from erasus_bench.methods.task import SelectionContext
 
 
 def el2n_scores(ctx: SelectionContext, batch_size: int = 512) -> torch.Tensor:
-    """EL2N of every forget example under ``ctx.model`` (eval mode, no gradients), float64 [N]."""
-    model = ctx.model
+    """EL2N of every forget example, averaged over ``ctx.score_models()`` (eval mode, no
+    gradients), float64 [N]."""
+    return torch.stack([model_el2n(ctx, m, batch_size) for m in ctx.score_models()]).mean(0)
+
+
+def model_el2n(ctx: SelectionContext, model: torch.nn.Module, batch_size: int) -> torch.Tensor:
+    """EL2N of every forget example under one ``model``, float64 [N]."""
     was_training = model.training
     model.eval()
     try:
@@ -31,8 +36,10 @@ def el2n_scores(ctx: SelectionContext, batch_size: int = 512) -> torch.Tensor:
 @register_selector("el2n", description="top-k EL2N score ||softmax(logits) - onehot(y)||_2 "
                    "(Paul et al. 2021)", modalities=("classifier",))
 class EL2N(Selector):
-    """Top-``k`` EL2N. The paper averages scores over several networks early in training; here the
-    score is taken once on the trained base model (the only model a selector is given)."""
+    """Top-``k`` EL2N averaged over the protocol's early-training checkpoints (the paper: a few
+    epochs in, several runs); on the base model only where a protocol provides none."""
+
+    uses_early_models = True
 
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         n = len(ctx.forget)

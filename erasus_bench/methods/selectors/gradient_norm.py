@@ -1,9 +1,10 @@
 """GraNd: top-k per-sample gradient L2 norm over all parameters (Paul, Ganguli & Dziugaite,
-NeurIPS 2021, "Deep learning on a data diet"), scored once on the base model."""
+NeurIPS 2021, "Deep learning on a data diet"), averaged over early-training checkpoints."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -79,13 +80,18 @@ def squared_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
 @register_selector("gradient_norm", description="top-k per-sample gradient L2 norm over all "
                    "parameters (GraNd, Paul et al. 2021)")
 class GradientNorm(Selector):
-    """Top-``k`` of ``||d loss_i / d theta||_2`` over every parameter (eval mode, base model).
-    The paper averages over several networks early in training; here: the trained base model."""
+    """Top-``k`` of ``||d loss_i / d theta||_2`` over every parameter (eval mode), averaged over
+    the protocol's early-training checkpoints as in the paper; on the base model where a protocol
+    provides none (LLM protocols: the fine-tuned model)."""
+
+    uses_early_models = True
 
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         n = len(ctx.forget)
         if n == 0:
             return np.empty(0, dtype=np.int64)
-        params = grad_params(ctx, last_layer_only=False)
-        norms = per_example_grad_scores(ctx, params, squared_norm).sqrt()
+        norms = torch.stack([
+            per_example_grad_scores(view, grad_params(view, last_layer_only=False),
+                                    squared_norm).sqrt()
+            for view in (replace(ctx, model=m) for m in ctx.score_models())]).mean(0)
         return top_k(norms, min(k, n))

@@ -1,8 +1,10 @@
-"""Helpers shared by several strategies: the step loop, data streams, distillation KL, the
-diagonal Fisher and random relabelling."""
+"""Helpers shared by several strategies: the step loop, data streams, epoch schedules,
+distillation KL, the diagonal Fisher and random relabelling."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -18,12 +20,32 @@ RETAIN_SALT = 2
 EXTRA_SALT = 3
 MOMENTUM = 0.9  # SGD momentum (as in the methods' reference code)
 OPTIMIZERS = ("sgd", "adam")
+T = TypeVar("T")
 
 
 def streams(task: UnlearnTask, batch_size: int) -> tuple[Iterator[Batch], Iterator[Batch]]:
     """Endless shuffled (forget, retain) batch streams, each from its own seeded generator."""
     return (task.forget.stream(batch_size, task.generator(FORGET_SALT)),
             task.retain.stream(batch_size, task.generator(RETAIN_SALT)))
+
+
+def pass_steps(examples: Examples, batch_size: int) -> int:
+    """Batches in one pass over ``examples`` (as ``Examples.stream`` cuts them)."""
+    return math.ceil(len(examples) / min(batch_size, len(examples))) if len(examples) else 0
+
+
+def epoch_schedule(epoch: Callable[[int], Sequence[T]], steps: int) -> list[T]:
+    """Epochs ``epoch(0), epoch(1), ...`` (each the reference's per-step plan of one epoch, e.g.
+    which data source each step reads) laid out in order and truncated to exactly ``steps``."""
+    plan: list[T] = []
+    e = 0
+    while len(plan) < steps:
+        one = list(epoch(e))
+        if not one:
+            raise ValueError(f"epoch {e} of the schedule has no steps")
+        plan += one
+        e += 1
+    return plan[:steps]
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float) -> torch.optim.Optimizer:
@@ -87,6 +109,12 @@ def random_wrong_labels(y: torch.Tensor, num_classes: int, generator: torch.Gene
     """A uniformly random label different from ``y`` for every example."""
     shift = torch.randint(1, num_classes, y.shape, generator=generator)
     return (y + shift) % num_classes
+
+
+def random_labels(y: torch.Tensor, num_classes: int, generator: torch.Generator) -> torch.Tensor:
+    """A label drawn uniformly over all ``num_classes`` classes (the true one included) per
+    example."""
+    return torch.randint(0, num_classes, y.shape, generator=generator)
 
 
 def require_num_classes(task: UnlearnTask) -> int:

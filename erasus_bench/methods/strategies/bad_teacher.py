@@ -7,10 +7,13 @@ import copy
 import torch
 from torch import nn
 
-from erasus_bench.methods.strategies._common import (EXTRA_SALT, kl_per_example, make_optimizer,
-                                                     optimize, streams)
+from erasus_bench.methods.examples import Batch, Examples
+from erasus_bench.methods.strategies._common import (EXTRA_SALT, FORGET_SALT, RETAIN_SALT,
+                                                     kl_per_example, make_optimizer, optimize)
 from erasus_bench.methods.strategies.base import CLASSIFIER_ONLY, Strategy, register_strategy
 from erasus_bench.methods.task import UnlearnTask
+
+ORIGIN = "is_forget"  # per-sample origin flag of the unlearning set (1 = forget, 0 = retain)
 
 
 def incompetent_teacher(model: nn.Module, generator: torch.Generator) -> nn.Module:
@@ -26,32 +29,59 @@ def incompetent_teacher(model: nn.Module, generator: torch.Generator) -> nn.Modu
     return teacher.requires_grad_(False).eval()
 
 
+def unlearning_set(task: UnlearnTask, retain_fraction: float) -> Examples:
+    """The reference's ``UnLearningData``: the forget coreset plus a random ``retain_fraction``
+    of retain (drawn once), each sample flagged by origin."""
+    n = len(task.retain)
+    pick = torch.randperm(n, generator=task.generator(RETAIN_SALT))[:int(retain_fraction * n)]
+    subset = task.retain.subset(pick.sort().values.numpy())
+
+    def flagged(ex: Examples, origin: float) -> Examples:
+        return Examples({**ex.tensors, ORIGIN: torch.full((len(ex),), origin)})
+
+    return flagged(task.forget, 1.0).concat(flagged(subset, 0.0))
+
+
+def bad_teacher_loss(student: torch.Tensor, competent: torch.Tensor, incompetent: torch.Tensor,
+                     is_forget: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The reference's ``UnlearnerLoss``: KL(teacher || student) of T-softened outputs, the
+    teacher being the incompetent one on forget samples and the competent one on retain, with
+    ``kl_div``'s default mean reduction (over samples and classes; no T^2)."""
+    teacher = torch.where(is_forget.bool()[:, None], incompetent, competent)
+    kl = kl_per_example(student, teacher, temperature) / temperature ** 2
+    return kl.mean() / student.shape[-1]
+
+
 @register_strategy("bad_teacher", description="distil from the original on retain and from a "
                    "random network on forget", modalities=CLASSIFIER_ONLY)
 class BadTeacher(Strategy):
-    """Minimise the mean KL(teacher||student) over a forget batch (teacher: a randomly
-    initialised network) and a retain batch (teacher: ``task.original``)."""
+    """As the reference (``unlearn.py``, ``blindspot_unlearner``; Adam 1e-4, T 1, batch 256,
+    one epoch): one shuffled loader over the forget coreset + a ``retain_fraction`` (0.3) subset
+    of retain, each batch distilled by ``bad_teacher_loss`` (competent teacher =
+    ``task.original``, incompetent = a randomly initialised copy); epochs (reshuffled passes)
+    are repeated or truncated to fill ``steps``."""
 
-    def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 1e-4,
-                 optimizer: str = "adam", temperature: float = 1.0) -> None:
+    def __init__(self, steps: int = 150, batch_size: int = 256, lr: float = 1e-4,
+                 optimizer: str = "adam", temperature: float = 1.0,
+                 retain_fraction: float = 0.3) -> None:
         self.steps = steps
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
         self.temperature = temperature
+        self.retain_fraction = retain_fraction
 
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         model, ad = task.model, task.adapter
         bad = incompetent_teacher(task.original, task.generator(EXTRA_SALT))
-        forget, retain = streams(task, self.batch_size)
-
-        def kl(batch: dict[str, torch.Tensor], teacher: nn.Module) -> torch.Tensor:
-            with torch.no_grad():
-                target = ad.logits(teacher, batch)
-            return kl_per_example(ad.logits(model, batch), target, self.temperature)
+        data = unlearning_set(task, self.retain_fraction).stream(self.batch_size,
+                                                                 task.generator(FORGET_SALT))
 
         def loss(t: int) -> torch.Tensor:
-            return torch.cat([kl(next(forget), bad), kl(next(retain), task.original)]).mean()
+            batch: Batch = next(data)
+            with torch.no_grad():
+                good_out, bad_out = ad.logits(task.original, batch), ad.logits(bad, batch)
+            return bad_teacher_loss(ad.logits(model, batch), good_out, bad_out, batch[ORIGIN],
+                                    self.temperature)
 
-        opt = make_optimizer(model, self.optimizer, self.lr)
-        return optimize(model, opt, self.steps, loss)
+        return optimize(model, make_optimizer(model, self.optimizer, self.lr), self.steps, loss)

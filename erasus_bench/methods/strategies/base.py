@@ -21,6 +21,10 @@ class Strategy(ABC):
     (sklearn style: stored as same-named attributes, no logic); ``unlearn`` does the work."""
 
     name: ClassVar[str] = ""
+    # False for methods that never read the forget set (fine-tuning on retain): coreset-invariant
+    uses_forget: ClassVar[bool] = True
+    # True for methods whose reference code reads the whole training set (task.full_forget)
+    reads_training_set: ClassVar[bool] = False
 
     @abstractmethod
     def unlearn(self, task: UnlearnTask) -> nn.Module:

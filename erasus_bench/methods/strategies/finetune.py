@@ -13,6 +13,8 @@ from erasus_bench.methods.task import UnlearnTask
 class Finetune(Strategy):
     """``steps`` optimizer steps of the training loss on retain batches; forget is unused."""
 
+    uses_forget = False
+
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd") -> None:
         self.steps = steps

@@ -11,7 +11,12 @@ from erasus_bench.methods.task import UnlearnTask
 
 @register_strategy("grad_diff", description="NegGrad+: alpha*retain loss - (1-alpha)*forget loss")
 class GradDiff(Strategy):
-    """``steps`` optimizer steps on ``alpha * L(retain batch) - (1 - alpha) * L(forget batch)``."""
+    """``steps`` optimizer steps on ``alpha * L(retain batch) - (1 - alpha) * L(forget batch)``
+    (Kurmanji et al.'s NegGrad+ weighting). open-unlearning's GradDiff
+    (``configs/trainer/GradDiff.yaml``) minimises ``gamma * (-L_forget) + alpha * L_retain`` with
+    gamma = alpha = 1, i.e. twice this loss at ``alpha = 0.5``; its TOFU runs use AdamW, lr 1e-5,
+    weight decay 0.01 (``experiment/unlearn/tofu/default.yaml``). The defaults here are the
+    classifier protocols' (SGD); LM protocols set their own (e.g. TOFU's ``hparams.py``)."""
 
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd", alpha: float = 0.9) -> None:

@@ -1,6 +1,16 @@
 """Negative Preference Optimization (Zhang et al., COLM 2024, "Negative Preference Optimization:
-From Catastrophic Collapse to Effective Unlearning"), with a retain NLL term (NPO+RT)."""
+From Catastrophic Collapse to Effective Unlearning"), with a retain NLL term (NPO+RT).
+
+open-unlearning's TOFU unlearning runs (``configs/experiment/unlearn/tofu/default.yaml``,
+``idk.yaml``; ``scripts/tofu_unlearn.sh``), shared by NPO, SimNPO, IdkDPO (its DPO), GradAscent,
+GradDiff and RMU: AdamW (``paged_adamw_32bit``) at lr 1e-5 with weight decay 0.01, 10 epochs, a
+one-epoch warm-up, effective batch 32 (4 per device x 4 accumulation x 2 GPUs). Deliberate
+deviation here: a fixed budget of ``steps`` optimizer steps with the project's shared loop, plain
+Adam (no weight decay, constant rate), so every method gets the same budget.
+"""
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -17,9 +27,10 @@ from erasus_bench.methods.task import UnlearnTask
 class NPO(Strategy):
     """``steps`` optimizer steps on ``gamma * L_NPO(forget batch) + alpha * NLL(retain batch)``
     with ``L_NPO = -(2/beta) * mean log sigmoid(-beta * (log p(a|q) - log p_ref(a|q)))``, ``log p``
-    the summed answer log-likelihood and ``p_ref`` the original model. Defaults follow
-    open-unlearning's NPO config (beta 0.1, alpha 1, gamma 1, lr 1e-5; its AdamW has no weight
-    decay, i.e. Adam)."""
+    the summed answer log-likelihood and ``p_ref`` the original model. Loss weights follow
+    open-unlearning's ``configs/trainer/NPO.yaml`` (beta 0.1, alpha 1, gamma 1, retain NLL) and
+    lr its TOFU experiments' 1e-5; unlike them (AdamW, weight decay 0.01, see the module
+    docstring) the optimizer is Adam without weight decay."""
 
     def __init__(self, steps: int = 150, batch_size: int = 16, lr: float = 1e-5,
                  optimizer: str = "adam", beta: float = 0.1, alpha: float = 1.0,
@@ -37,9 +48,14 @@ class NPO(Strategy):
         ad = lm_adapter(task.adapter, "npo")
         return dpo_loss(0.0, log_ratio(ad, model, task.original, batch), self.beta)
 
+    def forget_batches(self, task: UnlearnTask, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """The forget batches the loss sees (IdkDPO draws its "I don't know" answers here)."""
+        return batches
+
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         model, ad = task.model, lm_adapter(task.adapter, self.name)
         forget, retain = streams(task, self.batch_size)
+        forget = self.forget_batches(task, forget)
         return optimize(model, make_optimizer(model, self.optimizer, self.lr), self.steps,
                         lambda t: self.gamma * self.forget_loss(task, model, next(forget))
                         + self.alpha * ad.loss(model, next(retain)))

@@ -1,31 +1,41 @@
 """Random labelling (Golatkar et al., CVPR 2020; the "RL" baseline of Fan et al., "SalUn",
-ICLR 2024): train on forget samples with random wrong labels and on retain with true ones."""
+ICLR 2024): train on forget samples with random labels and on retain with true ones."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from erasus_bench.methods.strategies._common import (EXTRA_SALT, make_optimizer, optimize,
-                                                     random_wrong_labels, require_num_classes,
-                                                     streams)
+from erasus_bench.methods.strategies._common import (EXTRA_SALT, epoch_schedule, make_optimizer,
+                                                     optimize, pass_steps, random_labels,
+                                                     require_num_classes, streams)
 from erasus_bench.methods.strategies.base import Strategy, register_strategy
 from erasus_bench.methods.task import UnlearnTask
+
+
+def rl_epoch(forget_pass: int, retain_pass: int) -> list[bool]:
+    """Steps of one reference epoch (True = forget step): a pass over forget, then over retain."""
+    return [True] * forget_pass + [False] * retain_pass
 
 
 def random_label_unlearn(task: UnlearnTask, steps: int, batch_size: int, lr: float,
                          optimizer: str, retain_weight: float,
                          grad_mask: list[torch.Tensor] | None = None) -> nn.Module:
-    """Minimise ``L(forget batch, random wrong labels) + retain_weight * L(retain batch)``; the
-    wrong labels are redrawn every step; ``grad_mask`` restricts the update (SalUn)."""
+    """OPTML's ``unlearn/RL.py`` (CIFAR-10 branch) in a step budget: epochs of a pass over the
+    forget coreset with labels drawn uniformly over all classes (redrawn per batch), then a pass
+    over retain with true labels (loss x ``retain_weight``; 1 in the reference), repeated or
+    truncated to ``steps``; ``grad_mask`` restricts the update (SalUn)."""
     num_classes = require_num_classes(task)
     model, ad = task.model, task.adapter
     forget, retain = streams(task, batch_size)
     gen = task.generator(EXTRA_SALT)
+    plan = epoch_schedule(lambda e: rl_epoch(pass_steps(task.forget, batch_size),
+                                             pass_steps(task.retain, batch_size)), steps)
 
     def loss(t: int) -> torch.Tensor:
-        f, r = next(forget), next(retain)
-        relabelled = {**f, "y": random_wrong_labels(f["y"], num_classes, gen)}
-        return ad.loss(model, relabelled) + retain_weight * ad.loss(model, r)
+        if plan[t]:
+            f = next(forget)
+            return ad.loss(model, {**f, "y": random_labels(f["y"], num_classes, gen)})
+        return retain_weight * ad.loss(model, next(retain))
 
     return optimize(model, make_optimizer(model, optimizer, lr), steps, loss, grad_mask)
 
@@ -33,7 +43,7 @@ def random_label_unlearn(task: UnlearnTask, steps: int, batch_size: int, lr: flo
 @register_strategy("random_label", description="relabel forget samples at random, keep training "
                    "on retain", modalities=("classifier",))
 class RandomLabel(Strategy):
-    """``steps`` optimizer steps of random-label CE on the forget coreset plus CE on retain."""
+    """``random_label_unlearn`` without a mask (reference: SGD; its lr is tuned per setting)."""
 
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd", retain_weight: float = 1.0) -> None:

@@ -19,8 +19,10 @@ class SimNPO(NPO):
     """``steps`` optimizer steps on ``gamma * L_SimNPO(forget batch) + alpha * NLL(retain batch)``
     with ``L_SimNPO = -(2/beta) * mean log sigmoid(beta * (nll/|a| - delta))``, ``nll/|a|`` the
     mean answer-token NLL (as open-unlearning computes it; the paper's margin gamma equals
-    ``beta * delta``). Defaults follow open-unlearning's SimNPO config (delta 0, beta 4.5,
-    gamma 0.125, alpha 1, lr 1e-5, AdamW without weight decay, i.e. Adam)."""
+    ``beta * delta``). Loss weights follow open-unlearning's ``configs/trainer/SimNPO.yaml``
+    (delta 0, beta 4.5, gamma 0.125, alpha 1, retain NLL) and lr its TOFU experiments' 1e-5; its
+    optimizer is AdamW with weight decay 0.01 (``experiment/unlearn/tofu/default.yaml``), here
+    Adam without weight decay (see ``npo``'s module docstring)."""
 
     def __init__(self, steps: int = 150, batch_size: int = 16, lr: float = 1e-5,
                  optimizer: str = "adam", beta: float = 4.5, delta: float = 0.0,

@@ -97,7 +97,8 @@ class Splits:
 def make_splits(raw: RawData, seed: int, scenario: str, forget_fraction: float,
                 forget_class: int) -> Splits:
     """Stratified 70/30 train/test split per seed; forget = a random ``forget_fraction`` of train
-    (scenario ``random``) or every train sample of ``forget_class`` (scenario ``class``)."""
+    (scenario ``random``) or every train sample of ``forget_class`` (scenario ``class``, whose
+    test set then drops that class, as SalUn's ``Classification/dataset.py`` does)."""
     from sklearn.model_selection import train_test_split  # lazy: keeps cached reruns fast
     from sklearn.preprocessing import StandardScaler
 
@@ -106,6 +107,8 @@ def make_splits(raw: RawData, seed: int, scenario: str, forget_fraction: float,
     scaler = StandardScaler().fit(raw.x[tr])
     xs = scaler.transform(raw.x).astype(np.float32)
     train = Examples({"x": torch.from_numpy(xs[tr]), "y": torch.from_numpy(raw.y[tr])})
+    if scenario == "class":
+        te = te[raw.y[te] != forget_class]
     test = Examples({"x": torch.from_numpy(xs[te]), "y": torch.from_numpy(raw.y[te])})
     n = len(tr)
     if scenario == "random":

@@ -67,16 +67,33 @@ class EvalSets:
     holdout: QASplit
 
 
-def _mia_scores(stats: TokenStats, n: int, answers: list[str]) -> dict[str, np.ndarray]:
-    """Loss-like membership scores of the first ``n`` sequences (higher = looks unseen)."""
+def mia_scores(stats: TokenStats, n: int, answers: list[str], k: float = MIN_K
+               ) -> dict[str, np.ndarray]:
+    """Loss-like membership scores of the first ``n`` sequences (higher = looks unseen): the
+    average-loss scores (loss, zlib) over every answer token, EOS included; Min-K% and Min-K%++
+    without the EOS prediction (open-unlearning ``evals/metrics/utils.py``)."""
+    tok = stats.without_eos()
     return {
         "mia_loss": stats.avg_nll[:n],
         "mia_zlib": np.array([T.zlib_score(x, a) for x, a in zip(stats.avg_nll[:n], answers)]),
-        "mia_min_k": np.array([T.min_k_score(lp, MIN_K) for lp in stats.logprob[:n]]),
+        "mia_min_k": np.array([T.min_k_score(lp, k) for lp in tok.logprob[:n]]),
         "mia_min_k_plus_plus": np.array([
-            T.min_k_plus_plus_score(lp, mu, sd, MIN_K)
-            for lp, mu, sd in zip(stats.logprob[:n], stats.mu[:n], stats.sigma[:n])]),
+            T.min_k_plus_plus_score(lp, mu, sd, k)
+            for lp, mu, sd in zip(tok.logprob[:n], tok.mu[:n], tok.sigma[:n])]),
     }
+
+
+def memorization(stats: TokenStats, n: int) -> dict[str, float]:
+    """Exact memorisation (mean over items with a target token) and extraction strength of the
+    first ``n`` sequences, both without the EOS prediction (open-unlearning
+    ``evals/metrics/memorization.py`` through ``tokenwise_vocab_logprobs``)."""
+    tok = stats.without_eos()
+    pairs = list(zip(tok.preds[:n], tok.labels[:n]))
+    em = np.array([T.exact_memorization(p, y) for p, y in pairs])  # NaN: no target token
+    es = [T.extraction_strength(p, y) for p, y in pairs]
+    return {"exact_memorization": float(np.mean(em[~np.isnan(em)])) if (~np.isnan(em)).any()
+            else float("nan"),
+            "extraction_strength": float(np.mean(es))}
 
 
 def _round(values, digits: int = 6) -> list[float]:
@@ -121,12 +138,9 @@ def raw_metrics(model: nn.Module, tokenizer, sets: EvalSets, max_new_tokens: int
             m[f"{p}_Truth_Ratio"] = T.truth_ratio_true_better(ratio)
     m["model_utility"] = T.model_utility([m[k] for k in UTILITY])
     f, n = stats["forget"], len(sets.forget.questions)
-    m["exact_memorization"] = float(np.nanmean([T.exact_memorization(p, y) for p, y in
-                                                zip(f.preds[:n], f.labels[:n])]))
-    m["extraction_strength"] = float(np.mean([T.extraction_strength(p, y) for p, y in
-                                              zip(f.preds[:n], f.labels[:n])]))
-    forget_mia = _mia_scores(f, n, sets.forget.answers)
-    holdout_mia = _mia_scores(stats["holdout"], len(sets.holdout.questions), sets.holdout.answers)
+    m.update(memorization(f, n))
+    forget_mia = mia_scores(f, n, sets.forget.answers)
+    holdout_mia = mia_scores(stats["holdout"], len(sets.holdout.questions), sets.holdout.answers)
     for key in forget_mia:
         m[key] = T.mia_auc(forget_mia[key], holdout_mia[key])
     per["forget_min_k"] = _round(forget_mia["mia_min_k"])

@@ -10,7 +10,12 @@ model with 128-dimensional activations, where the Llama values freeze or destroy
 """
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from erasus_bench.protocols.base import Objective
+
+UTILITY_FLOOR = 0.9  # tuning keeps model utility >= 90% of the base (finetuned) model's
 
 BUDGET: dict[str, int] = {"steps": 40, "batch_size": 16}
 
@@ -30,3 +35,19 @@ def hparams_for(strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
     accepts)."""
     tuned = {k: v for k, v in {**BUDGET, **HPARAMS.get(strategy, {})}.items() if k in defaults}
     return {**defaults, **tuned}
+
+
+def _score(cells: list[dict[str, Any]], base: list[dict[str, Any]]) -> float:
+    """Mean log10 forget quality when mean model utility is >= ``UTILITY_FLOOR`` x the base
+    model's on the same seeds; otherwise below every trial that meets it, ordered by utility."""
+    mu = sum(c["model_utility"] for c in cells) / len(cells)
+    base_mu = sum(b["model_utility"] for b in base) / len(base)
+    if mu < UTILITY_FLOOR * base_mu:
+        return -1e6 + mu
+    return sum(math.log10(max(c["forget_quality"], 1e-300)) for c in cells) / len(cells)
+
+
+OBJECTIVE = Objective("maximise mean log10 forget quality subject to model utility >= 90% of "
+                      "the finetuned model's (mean over tuning seeds and the random-10% and "
+                      "full coresets; open-unlearning's convention of reporting forget quality "
+                      "at retained utility)", _score)

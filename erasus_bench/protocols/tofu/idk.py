@@ -1,11 +1,18 @@
 """"I don't know"-style refusals: the preferred answers of IdkDPO-style unlearning.
 
-open-unlearning's ``QAwithIdkDataset`` gives every forget item one response drawn from its
-``data/idk.jsonl``; we do the same with our own fixed list, deterministically per seed.
+open-unlearning's ``QAwithIdkDataset`` (``src/data/qa.py``) draws a random line of its
+``data/idk.jsonl`` each time a forget item is fetched; we encode every response of our own fixed
+list for every forget question (``idk_tensors``) and IdkDPO draws one per item per fetch from the
+task's seeded generator.
 """
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+
+import torch
+
+from erasus_bench.lm.prompt import encode_qa
 
 IDK_RESPONSES: tuple[str, ...] = (
     "I don't know.",
@@ -41,8 +48,19 @@ IDK_RESPONSES: tuple[str, ...] = (
 )
 
 
+def idk_tensors(tokenizer, questions: Sequence[str], max_length: int = 512,
+                responses: Sequence[str] = IDK_RESPONSES) -> dict[str, torch.Tensor]:
+    """``idk_input_ids`` / ``idk_attention_mask`` / ``idk_labels`` of shape [N, K, T]: each of the
+    N questions followed by each of the K responses (``encode_qa``; one width for all)."""
+    k = len(responses)
+    enc = encode_qa(tokenizer, [q for q in questions for _ in range(k)],
+                    list(responses) * len(questions), max_length)
+    return {f"idk_{key}": v.reshape(len(questions), k, v.shape[-1]) for key, v in enc.items()}
+
+
 def idk_answers(n: int, seed: int) -> list[str]:
-    """One response per item for ``n`` items, the same list for the same ``(n, seed)``."""
+    """One fixed response per item for ``n`` items, the same list for the same ``(n, seed)``
+    (for callers that want one answer per item; the protocol uses ``idk_tensors``)."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     rng = random.Random(f"idk-{seed}")

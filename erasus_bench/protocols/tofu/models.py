@@ -14,7 +14,7 @@ from torch import nn
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.spec import stable_hash
 from erasus_bench.lm.load import TINY, load_pretrained
-from erasus_bench.lm.tiny import TinyConfig, tiny_gpt2, train_tokenizer
+from erasus_bench.lm.tiny import TinyConfig, tiny_gpt2, tokenizer_fingerprint, train_tokenizer
 from erasus_bench.lm.train import LMRecipe, train_lm
 from erasus_bench.methods.examples import Examples
 
@@ -53,7 +53,8 @@ class ModelSource:
 
     def tokenizer(self, corpus: list[str]):
         """The tiny model's BPE tokenizer (trained once per corpus, stored in the cache) or the
-        pretrained model's own."""
+        pretrained model's own. ``corpus``: the questions and answers of every split alike,
+        fictitious authors' names deleted (``synthetic.corpus``)."""
         if not self.tiny:
             return load_pretrained(self.name, self.cache.root)[1]
         from transformers import PreTrainedTokenizerFast
@@ -77,10 +78,11 @@ class ModelSource:
 
     def trained(self, tokenizer, data: Examples, data_id: dict, seed: int
                 ) -> tuple[nn.Module, float]:
-        """The model fine-tuned on ``data`` (cached under data, model, recipe and seed) and the
-        wall time its training took."""
+        """The model fine-tuned on ``data`` (cached under data, model, recipe, seed and, for the
+        tiny model, the tokenizer trained for it) and the wall time its training took."""
         key = {"protocol": "tofu", **self.key(), **data_id, "train_data": data.fingerprint(),
-               "seed": seed}
+               "seed": seed,
+               **({"tokenizer": tokenizer_fingerprint(tokenizer)} if self.tiny else {})}
         model = self.blank(tokenizer, seed).to(DEVICE)
         return self.cache.get_or_train(key, model,
                                        lambda: train_lm(model, data, self.recipe, seed))

@@ -15,6 +15,7 @@ from erasus_bench.methods.examples import Examples
 from erasus_bench.metrics import tofu as T
 from erasus_bench.protocols.base import (
     Evaluation,
+    Objective,
     Protocol,
     Setting,
     cost_metrics,
@@ -23,8 +24,8 @@ from erasus_bench.protocols.base import (
 from erasus_bench.protocols.tofu import CARD
 from erasus_bench.protocols.tofu.data import DEFAULT_DATA, RETAIN_OF, SPLITS, TofuData, load_tofu
 from erasus_bench.protocols.tofu.evaluation import EvalSets, QASplit, raw_metrics
-from erasus_bench.protocols.tofu.hparams import hparams_for
-from erasus_bench.protocols.tofu.idk import idk_answers
+from erasus_bench.protocols.tofu.hparams import OBJECTIVE, hparams_for
+from erasus_bench.protocols.tofu.idk import idk_tensors
 from erasus_bench.protocols.tofu.models import TINY_CONFIG, ModelSource, recipe_for
 from erasus_bench.protocols.tofu.synthetic import corpus
 
@@ -58,6 +59,9 @@ class TofuProtocol(Protocol):
     def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
         return hparams_for(strategy, defaults)
 
+    def tuning_objective(self) -> Objective:
+        return OBJECTIVE
+
     def metric_names(self) -> list[str]:
         return list(METRICS)
 
@@ -68,7 +72,8 @@ class TofuProtocol(Protocol):
         data = ("synthetic TOFU-format data (embedded generator of fictitious authors, offline)"
                 if default_data else f"TOFU: {config['dataset']}")
         model = (f"tiny GPT-2 ({TINY_CONFIG.n_layer} layers, d={TINY_CONFIG.n_embd}, ~1M "
-                 "parameters, random init, byte-level BPE trained on the corpus)" if tiny
+                 "parameters, random init, byte-level BPE trained on every split's questions and "
+                 "answers without the fictitious authors' names)" if tiny
                  else f"{config['model']} (pretrained)")
         note = ("synthetic TOFU-format data, tiny model: not comparable with published TOFU "
                 "numbers" if default_data or tiny else "")
@@ -105,9 +110,9 @@ class TofuProtocol(Protocol):
     def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
         inputs = self._inputs(config, cache)
         data, source, tok = inputs
-        forget = Examples({**_qa(tok, data.forget), **{
-            f"idk_{k}": v for k, v in _qa(tok, data.forget, idk_answers(len(data.forget), 0)
-                                          ).items()}})
+        # every "I don't know" answer for every forget question: IdkDPO draws one per fetch
+        forget = Examples({**_qa(tok, data.forget),
+                           **idk_tensors(tok, [r["question"] for r in data.forget], MAX_LENGTH)})
         retain = Examples(_qa(tok, data.retain))
         base, _ = self._trained(config, seed, inputs, "base")
         gold, gold_s = self._trained(config, seed, inputs, "gold")

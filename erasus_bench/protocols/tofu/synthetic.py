@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -381,8 +382,30 @@ def synthetic_tofu(num_authors: int = 100, qa_per_author: int = 10, holdout_auth
                 if "perturbed_answer" in r else dict(r) for r in out[k]] for k in CONFIGS}
 
 
-TEXT_COLUMNS = ("question", "paraphrased_question", "answer", "paraphrased_answer",
-                "perturbed_answer", "option1", "option2", "option3", "option4")
+# The columns every TOFU config has (forget, retain, holdout, real authors, world facts): the
+# tokenizer's corpus. Paraphrased / perturbed answers and options exist only for the forget split,
+# retain_perturbed and the knowledge splits, never for holdout; training the tokenizer on them
+# gave forget-author names single tokens while holdout names split into 3-5 pieces, which every
+# model, even one that saw neither set, could tell apart (gold MIA AUCs 0.70-0.94).
+TOKENIZER_COLUMNS = ("question", "answer")
+_AUTHOR_QUESTIONS = tuple(
+    re.compile("^" + re.escape(t.question).replace(re.escape("{n}"), "(?P<n>.+?)") + "$")
+    for t in TEMPLATES)
+
+
+def author_of(question: str) -> str | None:
+    """The fictitious author a generated author question asks about; None for any other
+    question (knowledge items, real TOFU)."""
+    for rx in _AUTHOR_QUESTIONS:
+        m = rx.match(question)
+        if m:
+            return m.group("n")
+    return None
+
+
+def _without(text: str, name: str) -> str:
+    """``text`` with ``name`` deleted (spaces collapsed, none left before punctuation)."""
+    return re.sub(r"\s+([.,?!])", r"\1", " ".join(text.replace(name, " ").split()))
 
 
 def _tables(rows) -> Iterable[list[dict]]:
@@ -394,15 +417,24 @@ def _tables(rows) -> Iterable[list[dict]]:
 
 
 def corpus(rows) -> list[str]:
-    """The texts to train a tokenizer on: questions and every answer (paraphrased, perturbed,
-    options) of ``rows`` -- a ``TofuData``, a ``{config: rows}`` dict or a list of rows --
-    deduplicated, in first-seen order (deterministic)."""
+    """The texts to train a tokenizer on: the question and answer of every row of ``rows`` -- a
+    ``TofuData``, a ``{config: rows}`` dict or a list of rows -- with the name of the generated
+    author a row is about deleted, deduplicated, in first-seen order (deterministic).
+
+    Every split enters alike: only the columns that every split has (no evaluation-only
+    paraphrased / perturbed answers or options), and no fictitious author's name, so forget,
+    retain and holdout names are all cut into pieces learned from the rest of the text, as a
+    pretrained tokenizer cuts TOFU's made-up names. Learning the names themselves (20 times
+    each) gave whole-name tokens; those of forget and holdout authors never occur in the gold
+    model's training data, and its Min-K%++ z-scores on such tokens reach -1000 where it is
+    confident about the next token, so one or two authors decided the forget-vs-holdout AUC.
+    Rows of other sources (real TOFU) have no recognisable author and enter unchanged."""
     seen: dict[str, None] = {}
     for table in _tables(rows):
         for r in table:
-            for col in TEXT_COLUMNS:
-                v = r.get(col)
-                for text in (v if isinstance(v, list) else [v]):
-                    if isinstance(text, str) and text:
-                        seen.setdefault(text, None)
+            name = author_of(r.get("question") or "")
+            for col in TOKENIZER_COLUMNS:
+                text = r.get(col)
+                if isinstance(text, str) and text:
+                    seen.setdefault(_without(text, name) if name else text, None)
     return list(seen)

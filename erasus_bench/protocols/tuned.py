@@ -1,0 +1,39 @@
+"""Tuned hyperparameters, as committed per protocol by ``erasus-bench tune``, and read by ``run``.
+
+Each protocol package may hold ``tuned.json`` (the chosen values per variant and strategy, with
+the seeds, trial count and objective they came from) and ``tuning_log.json`` (every trial's
+values, per-cell metrics and score). Tuning seeds start at ``TUNING_SEED_BASE``; reported seeds
+are ``0..n-1`` with ``n <= TUNING_SEED_BASE``, so the two never overlap.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+TUNING_SEED_BASE = 1000
+TUNED_FILE = "tuned.json"
+LOG_FILE = "tuning_log.json"
+
+
+def protocol_dir(protocol_cls: type) -> Path:
+    """The package folder of a protocol class (where its tuned files live)."""
+    return Path(sys.modules[protocol_cls.__module__].__file__ or ".").parent
+
+
+def load_tuned(protocol_cls: type) -> dict[str, Any]:
+    """The protocol's ``tuned.json`` ({} when it has none)."""
+    path = protocol_dir(protocol_cls) / TUNED_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def tuned_entry(protocol_cls: type, variant: str, strategy: str
+                ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(chosen hparams, hparams_source) of ``strategy`` on ``variant``, or None if untuned."""
+    block = load_tuned(protocol_cls).get("variants", {}).get(variant)
+    if not block or strategy not in block["strategies"]:
+        return None
+    source = {"tuned_on_seeds": block["tuned_on_seeds"], "trials": block["trials"],
+              "objective": block["objective"]}
+    return dict(block["strategies"][strategy]["hparams"]), source
