@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from erasus_bench.errors import UserError
 from erasus_bench.harness.grid import DEFAULT_FRACTIONS, applicable
 from erasus_bench.harness.precision import round_floats
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec, variant_name
-from erasus_bench.harness.store import load_records
+from erasus_bench.harness.store import load_records, write_atomic
 from erasus_bench.protocols.base import Protocol
 from erasus_bench.protocols.tuned import LOG_FILE, TUNED_FILE, TUNING_SEED_BASE, protocol_dir
 from erasus_bench.registry import PROTOCOLS, STRATEGIES
@@ -121,11 +119,11 @@ def choose(plan: TuningPlan, results_dir: Path, command: str) -> dict[str, Any]:
     entry.update(block)
     entry["strategies"].update(chosen)
     tuned["protocol"] = plan.protocol.name
-    _write(folder / TUNED_FILE, tuned)
+    write_atomic(folder / TUNED_FILE, round_floats(tuned))
     full_log = _read(folder / LOG_FILE)
     full_log["protocol"] = plan.protocol.name
     full_log.setdefault("variants", {}).setdefault(variant, {}).update(log)
-    _write(folder / LOG_FILE, full_log)
+    write_atomic(folder / LOG_FILE, round_floats(full_log))
     return entry
 
 
@@ -138,11 +136,3 @@ def _metrics(by_hash: dict[str, dict[str, Any]], cell: CellSpec) -> dict[str, An
 
 def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _write(path: Path, obj: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(round_floats(obj), indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
