@@ -26,7 +26,11 @@ def cli() -> None:
 
 
 GRID_OPTIONS = (
-    click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 0..N-1."),
+    click.option("--seeds", type=int, help="Seeds 0..N-1 (default: the protocol's, e.g. "
+                 "general 10, tofu 3)."),
+    click.option("--budgets", help="Budget regimes, comma-separated: steps (equal optimizer "
+                 "steps), epochs (passes over the coreset) (default: the protocol's; general "
+                 "both, tofu steps)."),
     click.option("--scenario", help="Protocol scenario (general: random, class)."),
     click.option("--dataset", help="Dataset hub name or local path (default: embedded)."),
     click.option("--split", help="Protocol forget split (tofu: forget01, forget05, forget10)."),
@@ -89,7 +93,8 @@ def list_cmd(kind: str | None) -> None:
               help="Coreset fractions of the forget set, each in (0, 1].")
 @grid_options
 def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str | None,
-        fractions: str, seeds: int, scenario: str | None, dataset: str | None,
+        fractions: str, seeds: int | None, budgets: str | None, scenario: str | None,
+        dataset: str | None,
         split: str | None, model: str | None, workers: int | None, force: bool,
         results_dir: str, leaderboards_dir: str, out: str | None, cache_dir: str | None,
         no_render: bool) -> None:
@@ -100,8 +105,8 @@ def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str
         raise UserError("--all-methods cannot be combined with --strategies/--selectors")
     options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model}
     _run_and_render(protocol, _split(strategies), _split(selectors), parse_fractions(fractions),
-                    seeds, options, workers, force, *_folders(results_dir, leaderboards_dir, out),
-                    cache_dir, no_render)
+                    seeds, budgets, options, workers, force,
+                    *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render)
 
 
 def _folders(results_dir: str, leaderboards_dir: str, out: str | None) -> tuple[str, str]:
@@ -112,16 +117,22 @@ def _folders(results_dir: str, leaderboards_dir: str, out: str | None) -> tuple[
 
 
 def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list[str] | None,
-                    fractions: list[float], seeds: int, options: dict[str, str | None],
+                    fractions: list[float], seeds: int | None, budgets: str | None,
+                    options: dict[str, str | None],
                     workers: int | None, force: bool, results_dir: str,
                     leaderboards_dir: str, cache_dir: str | None, no_render: bool) -> None:
     """Build the grid (validating every name and value), run it, render; exit 1 on failures.
     ``options``: protocol options given on the command line (None = not given)."""
+    from erasus_bench.harness.budget import parse_budgets
     from erasus_bench.harness.grid import build_grid
     from erasus_bench.harness.run import run_grid
+    from erasus_bench.registry import PROTOCOLS
 
+    card = PROTOCOLS.entry(protocol).meta["card"]
     given = {k: v for k, v in options.items() if v is not None}
-    _, config, cells = build_grid(protocol, given, strategies, selectors, fractions, seeds)
+    _, config, cells = build_grid(protocol, given, strategies, selectors, fractions,
+                                  card.default_seeds if seeds is None else seeds,
+                                  parse_budgets(budgets) if budgets else card.budgets)
     if workers is not None and workers < 1:
         raise UserError(f"--workers {workers} is invalid: must be >= 1")
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -197,8 +208,8 @@ def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check
               help="Coreset fractions of the forget set, each in (0, 1].")
 @click.option("--selectors", help="Comma-separated selectors (default: every applicable one).")
 @grid_options
-def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, seeds: int,
-           scenario: str | None, dataset: str | None, split: str | None, model: str | None,
+def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
+           seeds: int | None, budgets: str | None, scenario: str | None, dataset: str | None, split: str | None, model: str | None,
            workers: int | None, force: bool, results_dir: str, leaderboards_dir: str,
            out: str | None, cache_dir: str | None, no_render: bool) -> None:
     """Coreset ablation: one strategy x every selector x each fraction, then render (the
@@ -209,8 +220,8 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, 
         raise UserError(f"--strategy takes one strategy, got {strategy!r}")
     options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model}
     _run_and_render(protocol, [strategy], _split(selectors), parse_fractions(fractions), seeds,
-                    options, workers, force, *_folders(results_dir, leaderboards_dir, out),
-                    cache_dir, no_render)
+                    budgets, options, workers, force,
+                    *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render)
 
 
 @cli.command()
@@ -223,20 +234,26 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None, 
 @click.option("--split", help="Protocol forget split (tofu: forget01, forget05, forget10).")
 @click.option("--model", help="Model: hub name or local folder.")
 @click.option("--workers", type=int, help="Worker processes (default: all cores).")
+@click.option("--budget", default="steps", show_default=True,
+              help="Budget regime to tune: steps (the step count) or epochs (the epoch count).")
 @click.option("--work-dir", type=click.Path(file_okay=False),
               help="Where the trial records go (default runs/tune/PROTOCOL; resumable).")
 @click.option("--cache-dir", type=click.Path(), help="Model cache.")
 def tune(protocol: str, strategies: str | None, seeds: int, scenario: str | None,
          dataset: str | None, split: str | None, model: str | None, workers: int | None,
-         work_dir: str | None, cache_dir: str | None) -> None:
-    """Tune each strategy's learning rate and step budget on held-out seeds; write the chosen
-    values and the search log beside the protocol (read by `run`)."""
+         budget: str, work_dir: str | None, cache_dir: str | None) -> None:
+    """Tune each strategy's learning rate and budget knob (steps, or epochs) on held-out seeds;
+    write the chosen values and the search log beside the protocol (read by `run`)."""
+    from erasus_bench.harness.budget import parse_budgets
     from erasus_bench.harness.run import run_grid
     from erasus_bench.harness.tuning import choose, plan_tuning
 
     options = {k: v for k, v in {"scenario": scenario, "dataset": dataset, "split": split,
                                  "model": model}.items() if v is not None}
-    plan = plan_tuning(protocol, options, _split(strategies), seeds)
+    regime = parse_budgets(budget)
+    if len(regime) != 1:
+        raise UserError(f"--budget takes one regime, got {budget!r}")
+    plan = plan_tuning(protocol, options, _split(strategies), seeds, regime[0])
     results = Path(work_dir or Path("runs") / "tune" / protocol) / "results"
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcomes = run_grid(plan.cells, plan.config, results_dir=results, cache_dir=cache_dir,

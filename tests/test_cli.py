@@ -32,8 +32,13 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     r = cli(["run", "--protocol", "general", *REDUCED, "--workers", "2"], tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     recs = records(tmp_path)
-    # 2 reference rows x 2 seeds + 2 strategies x 2 selectors x 2 seeds
-    assert len(recs) == 12 and all(x["status"] == "ok" for x in recs.values())
+    # 2 reference rows x 2 seeds + gradient_ascent x 2 selectors x 2 budget regimes x 2 seeds
+    # + finetune (coreset-invariant: the full selector only, steps regime) x 2 seeds
+    assert len(recs) == 14 and all(x["status"] == "ok" for x in recs.values())
+    budgets = {(x["config"]["strategy"], x["config"].get("budget"), x["config"]["selector"])
+               for x in recs.values()}
+    assert ("finetune", "steps", "full") in budgets and ("gradient_ascent", "epochs", "loss") \
+        in budgets and not any(s == "finetune" and b == "epochs" for s, b, _ in budgets)
     for name in ("general.md", "general.html", "general_tradeoff.svg"):
         assert (tmp_path / "leaderboards" / name).stat().st_size > 0
     rec = next(x for x in recs.values() if x["config"]["strategy"] == "gradient_ascent")
@@ -48,7 +53,7 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     mtimes = {p: Path(p).stat().st_mtime_ns for p in [*recs, *pages]}
     again = cli(["run", "--protocol", "general", *REDUCED], tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "0 ran ok" in again.stdout and "12 already done" in again.stdout
+    assert "0 ran ok" in again.stdout and "14 already done" in again.stdout
     assert "pages in leaderboards are up to date" in again.stdout
     assert {p: Path(p).stat().st_mtime_ns for p in mtimes} == mtimes  # nothing rewritten
 
@@ -78,12 +83,13 @@ def test_resume_after_kill(tmp_path: Path, cache_dir: str) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     first = {p: Path(p).stat().st_mtime_ns for p in records(tmp_path)}
-    assert 5 <= len(first) < 16, "the run was not interrupted mid-grid"
+    assert 5 <= len(first) < 22, "the run was not interrupted mid-grid"
     r = cli(args, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     recs = records(tmp_path)
     keys = [json.dumps(x["config"], sort_keys=True) for x in recs.values()]
-    assert len(keys) == len(set(keys)) == 16  # complete, no duplicates
+    # 4 reference cells + 2 strategies x 2 selectors x 2 regimes x 2 seeds + finetune (full) x 2
+    assert len(keys) == len(set(keys)) == 22  # complete, no duplicates
     assert all(Path(p).stat().st_mtime_ns == m for p, m in first.items())  # none redone
     assert not list(tmp_path.glob("results/**/*.tmp"))
 

@@ -75,13 +75,13 @@ def test_bad_input_exits_2(args: list[str], expected: str, tmp_path: Path) -> No
 
 
 def test_ablate_runs_the_sweep_and_renders_it(tmp_path: Path, cache_dir: str) -> None:
-    r = cli(["ablate", "--protocol", "general", "--strategy", "finetune", "--selectors",
-             "random,k_center", "--fractions", "0.05,0.1", "--seeds", "1", "--workers", "1"],
-            tmp_path)
+    r = cli(["ablate", "--protocol", "general", "--strategy", "gradient_ascent", "--selectors",
+             "random,k_center", "--fractions", "0.05,0.1", "--seeds", "1", "--workers", "1",
+             "--budgets", "steps"], tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     recs = [json.loads(p.read_text()) for p in (tmp_path / "results").rglob("*.json")]
     assert sorted((x["config"]["selector"] or "", x["config"]["fraction"] or 0) for x in recs) \
         == [("", 0), ("", 0), ("k_center", 0.05), ("k_center", 0.1), ("random", 0.05),
             ("random", 0.1)]
     html = (tmp_path / "leaderboards" / "general.html").read_text()
-    assert 'aria-label="coreset ablation plot for finetune"' in html
+    assert 'aria-label="coreset ablation plot for gradient_ascent"' in html

@@ -12,10 +12,12 @@ import pytest
 import torch
 
 from erasus_bench.harness import runner
+from erasus_bench.harness.budget import build_strategy, for_budget, is_iterative
 from erasus_bench.harness.runner import RunContext, all_finite, run_cell, unlearn
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.methods.examples import Examples
 from erasus_bench.methods.selectors.base import Selector, register_selector
+from erasus_bench.methods.strategies.base import Strategy
 from erasus_bench.methods.task import SelectionContext
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, load_plugins
 
@@ -186,3 +188,32 @@ def test_strategy_forgets_half_way_to_gold(strategy: str, class_tuning_setting) 
 def test_forget_free_strategies_are_declared() -> None:
     assert {s for s, p in STRATEGY_CASES if p == "general"} - set(EFFECTIVE_CASES) == \
         {"finetune", "l1_sparse"}
+
+
+EPOCHS_CASES = [(s, p) for s, p in STRATEGY_CASES
+                if is_iterative(STRATEGIES.get(s)) and STRATEGIES.get(s).uses_forget]
+
+
+@pytest.mark.parametrize(("strategy", "protocol"), EPOCHS_CASES)
+def test_epochs_budget_counts_passes_over_the_coreset(strategy: str, protocol: str,
+                                                      protocol_setting) -> None:
+    """The epochs regime: the step count is the strategy's ``steps_for_epochs`` of its coreset
+    (recorded as optimizer steps), and a smaller coreset never takes more steps."""
+    setting, config = protocol_setting
+    hp = for_budget(cell(protocol, config, strategy, "random").hparams, "epochs", 1)
+    steps = {}
+    for fraction in (0.1, 1.0):
+        spec = CellSpec(protocol, config, strategy, "random", fraction, 0, hp, None, "epochs")
+        done = unlearn(spec, setting)
+        cls = STRATEGIES.get(strategy)
+        task = runner.UnlearnTask(model=setting.base, original=setting.base,
+                                  forget=setting.forget.subset(np.array(done.coreset)),
+                                  retain=setting.retain, adapter=setting.adapter, seed=0,
+                                  num_classes=setting.num_classes)
+        expected = build_strategy(cls, hp, "epochs", task).steps
+        assert done.cost["optimizer_steps"] == expected
+        steps[fraction] = expected
+    assert 1 <= steps[0.1] <= steps[1.0]
+    if STRATEGIES.get(strategy).steps_for_epochs is Strategy.steps_for_epochs and \
+            steps[1.0] > 1:  # (the test LM forget set is a single batch)
+        assert steps[0.1] < steps[1.0], "one pass over 10% of the forget set is not cheaper"

@@ -19,11 +19,12 @@ from erasus_bench.protocols.tofu.synthetic import TEMPLATES, corpus, synthetic_t
 from erasus_bench.protocols.tofu.synthetic import author_of as author_of_generated
 
 DEFAULT_SIZES = {
-    "full": 1000, "forget01": 10, "forget05": 50, "forget10": 100, "retain99": 990,
-    "retain95": 950, "retain90": 900, "forget01_perturbed": 10, "forget05_perturbed": 50,
-    "forget10_perturbed": 100, "retain_perturbed": 100, "real_authors": 50,
+    "full": 1200, "forget01": 12, "forget05": 60, "forget10": 120, "retain99": 1188,
+    "retain95": 1140, "retain90": 1080, "forget01_perturbed": 12, "forget05_perturbed": 60,
+    "forget10_perturbed": 120, "retain_perturbed": 120, "real_authors": 50,
     "real_authors_perturbed": 50, "world_facts": 50, "world_facts_perturbed": 50,
-    "holdout01": 10, "holdout05": 50, "holdout10": 100}
+    "holdout01": 12, "holdout05": 60, "holdout10": 120}
+Q = 3  # questions per author (default)
 QA = ["answer", "question"]
 PERT = ["answer", "paraphrased_answer", "perturbed_answer", "question"]
 
@@ -65,29 +66,29 @@ def test_default_sizes(syn):
 def test_splits_nest_and_partition_full(syn):
     full = syn["full"]
     f01, f05, f10 = syn["forget01"], syn["forget05"], syn["forget10"]
-    assert f10 == full[-100:] and f05 == full[-50:] and f01 == full[-10:]  # last authors
-    assert f01 == f05[-10:] and f05 == f10[-50:]
+    assert f10 == full[-120:] and f05 == full[-60:] and f01 == full[-12:]  # last authors
+    assert f01 == f05[-12:] and f05 == f10[-60:]
     for pct, retain in (("01", "retain99"), ("05", "retain95"), ("10", "retain90")):
         assert syn[retain] + syn[f"forget{pct}"] == full
         pert = syn[f"forget{pct}_perturbed"]
         assert [{"question": r["question"], "answer": r["answer"]} for r in pert] \
             == syn[f"forget{pct}"]
-    # rows grouped by author, 10 distinct questions each; forget = whole authors
+    # rows grouped by author, Q distinct questions each; forget = whole authors
     authors = [author_of(r["question"]) for r in full]
-    blocks = [authors[i:i + 10] for i in range(0, 1000, 10)]
+    blocks = [authors[i:i + Q] for i in range(0, 1200, Q)]
     assert all(len(set(b)) == 1 for b in blocks)
-    assert len({b[0] for b in blocks}) == 100
-    assert all(len({r["question"] for r in full[i:i + 10]}) == 10 for i in range(0, 1000, 10))
+    assert len({b[0] for b in blocks}) == 400
+    assert all(len({r["question"] for r in full[i:i + Q]}) == Q for i in range(0, 1200, Q))
     forget_authors = {author_of(r["question"]) for r in f10}
-    assert len(forget_authors) == 10
+    assert len(forget_authors) == 40
     assert not forget_authors & {author_of(r["question"]) for r in syn["retain90"]}
     # retain_perturbed: the first 10% of authors, never forgotten
     rp = syn["retain_perturbed"]
-    assert [{"question": r["question"], "answer": r["answer"]} for r in rp] == full[:100]
+    assert [{"question": r["question"], "answer": r["answer"]} for r in rp] == full[:120]
     # holdout: other authors, nested, as many rows as the matching forget split
     hold_authors = {author_of(r["question"]) for r in syn["holdout10"]}
-    assert len(hold_authors) == 10 and not hold_authors & set(authors)
-    assert syn["holdout01"] == syn["holdout05"][:10] and syn["holdout05"] == syn["holdout10"][:50]
+    assert len(hold_authors) == 40 and not hold_authors & set(authors)
+    assert syn["holdout01"] == syn["holdout05"][:12] and syn["holdout05"] == syn["holdout10"][:60]
     # general knowledge mentions no fictitious author
     every = set(authors) | hold_authors
     for cfg in ("real_authors_perturbed", "world_facts_perturbed"):
@@ -129,7 +130,7 @@ def test_corpus_is_questions_and_answers_without_author_names(syn):
     texts = corpus(syn)
     assert len(texts) == len(set(texts))
     authors = {author_of(r["question"]) for r in syn["full"] + syn["holdout10"]}
-    assert len(authors) == 110
+    assert len(authors) == 440
     assert all(author_of_generated(r["question"]) == author_of(r["question"])
                for r in syn["full"] + syn["holdout10"])
     joined = "\n".join(texts)

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from erasus_bench.errors import UserError
+from erasus_bench.harness.budget import regimes_for
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
 from erasus_bench.protocols.base import Protocol
 from erasus_bench.protocols.tuned import TUNING_SEED_BASE
@@ -45,11 +46,14 @@ def applicable(registry: Registry[Any], protocol: Protocol, names: Sequence[str]
 
 
 def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence[str] | None,
-               selectors: Sequence[str] | None, fractions: Sequence[float], seeds: int
+               selectors: Sequence[str] | None, fractions: Sequence[float], seeds: int,
+               budgets: Sequence[str] = ("steps",)
                ) -> tuple[Protocol, dict[str, Any], list[CellSpec]]:
     """The protocol, its resolved config and every cell: reference rows first, then methods.
 
     The ``full`` selector ignores the fraction, so it runs once per strategy at fraction 1.0.
+    Each strategy runs in each of ``budgets`` (``harness.budget.regimes_for``: once for
+    one-shot strategies; coreset-invariant ones only with the ``full`` selector).
     """
     if not 1 <= seeds <= TUNING_SEED_BASE:
         raise UserError(f"--seeds {seeds} is invalid: the number of seeds must be in 1.."
@@ -62,9 +66,12 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
              for seed in range(seeds) for ref in REFERENCE_ROWS]
     for seed in range(seeds):
         for strategy in strategy_names:
-            hp, source = protocol.resolved_hparams(strategy, config)
-            for selector in selector_names:
-                for fraction in ([1.0] if selector == "full" else fractions):
-                    cells.append(CellSpec(protocol.name, config, strategy, selector, fraction,
-                                          seed, hp, source))
+            cls = STRATEGIES.get(strategy)
+            chosen = selector_names if cls.uses_forget else ["full"]
+            for budget in regimes_for(cls, budgets):
+                hp, source = protocol.resolved_hparams(strategy, config, budget)
+                for selector in chosen:
+                    for fraction in ([1.0] if selector == "full" else fractions):
+                        cells.append(CellSpec(protocol.name, config, strategy, selector,
+                                              fraction, seed, hp, source, budget))
     return protocol, config, cells

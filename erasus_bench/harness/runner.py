@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from erasus_bench.harness.budget import build_strategy
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.cost import count_cost
 from erasus_bench.harness.env import environment
@@ -131,8 +132,9 @@ def unlearn(spec: CellSpec, setting: Setting) -> Unlearned:
                        full_forget=setting.forget if strategy.reads_training_set else None)
     torch.manual_seed(spec.seed)
     start = time.perf_counter()
+    method = build_strategy(strategy, spec.hparams, spec.budget, task)
     with count_cost([task.model], [task.original]) as unlearn_cost:
-        model = strategy(**spec.hparams).unlearn(task)
+        model = method.unlearn(task)
     unlearn_s = time.perf_counter() - start
     if not all_finite(model):
         raise CellError(f"strategy {spec.strategy!r} produced non-finite weights")

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REFERENCE_ROWS = ("original", "retrain")
-CODE_VERSION = 2  # bump when the cell pipeline changes what a given config produces
+CODE_VERSION = 3  # bump when the cell pipeline changes what a given config produces
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:
@@ -28,17 +28,19 @@ class CellSpec:
     seed: int
     hparams: dict[str, Any] = field(default_factory=dict)
     hparams_source: dict[str, Any] | None = None  # where the hparams came from (tuning, paper)
+    budget: str | None = None  # budget regime of a method cell (harness.budget)
 
     @property
     def is_reference(self) -> bool:
         return self.strategy in REFERENCE_ROWS
 
     def config(self) -> dict[str, Any]:
-        """The record's ``config`` block (``hparams_source`` only where there is one)."""
+        """The record's ``config`` block (``hparams_source`` and ``budget`` only where set)."""
         d = asdict(self)
         d.pop("protocol")
-        if d["hparams_source"] is None:
-            d.pop("hparams_source")
+        for key in ("hparams_source", "budget"):
+            if d[key] is None:
+                d.pop(key)
         return d
 
     @property
@@ -51,7 +53,8 @@ class CellSpec:
         """Human-readable part of the record's file name."""
         if self.is_reference:
             return f"{self.strategy}__s{self.seed}"
-        return f"{self.strategy}__{self.selector}__f{self.fraction:g}__s{self.seed}"
+        budget = f"__{self.budget}" if self.budget else ""
+        return f"{self.strategy}__{self.selector}__f{self.fraction:g}{budget}__s{self.seed}"
 
     @property
     def variant(self) -> str:

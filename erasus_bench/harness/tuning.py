@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from erasus_bench.errors import UserError
+from erasus_bench.harness.budget import ONE_SHOT, for_budget, regimes_for
 from erasus_bench.harness.grid import DEFAULT_FRACTIONS, applicable
 from erasus_bench.harness.precision import round_floats
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec, variant_name
 from erasus_bench.harness.store import load_records, write_atomic
 from erasus_bench.protocols.base import Protocol
-from erasus_bench.protocols.tuned import LOG_FILE, TUNED_FILE, TUNING_SEED_BASE, protocol_dir
+from erasus_bench.protocols.tuned import (LOG_FILE, TUNED_FILE, TUNING_SEED_BASE, protocol_dir,
+                                          tuned_key)
 from erasus_bench.registry import PROTOCOLS, STRATEGIES
 
 TUNING_CELLS = (("random", DEFAULT_FRACTIONS[0]), ("full", 1.0))  # (selector, fraction)
@@ -46,6 +48,7 @@ class TuningPlan:
     seeds: tuple[int, ...]
     references: tuple[CellSpec, ...]
     trials: tuple[Trial, ...]
+    budget: str = "steps"
 
     @property
     def cells(self) -> list[CellSpec]:
@@ -60,20 +63,25 @@ def tuning_seeds(n: int) -> tuple[int, ...]:
 
 
 def plan_tuning(protocol_name: str, options: dict[str, Any], strategies: Sequence[str] | None,
-                seeds: int) -> TuningPlan:
-    """Every trial of every (named) strategy; the same trial count for all, or a UserError."""
+                seeds: int, budget: str = "steps") -> TuningPlan:
+    """Every trial of every (named) strategy that runs in regime ``budget``; the same trial
+    count for all, or a UserError."""
     protocol: Protocol = PROTOCOLS.get(protocol_name)()
     config = protocol.resolve_config(options)
     seed_list = tuning_seeds(seeds)
     trials = []
     for strategy in applicable(STRATEGIES, protocol, strategies):
-        base = protocol.hparams(strategy, STRATEGIES.get(strategy).default_hparams())
+        cls = STRATEGIES.get(strategy)
+        regime = regimes_for(cls, [budget])[0]
+        if regime != budget and not (budget == "steps" and regime == ONE_SHOT):
+            continue  # e.g. coreset-invariant or one-shot strategies in the epochs regime
+        base = for_budget(protocol.hparams(strategy, cls.default_hparams()), regime)
         space = protocol.search_space(strategy, base)
         for combo in itertools.product(*space.values()):
             values = dict(zip(space, combo))
             hp = {**base, **values}
             trials.append(Trial(strategy, values, tuple(
-                CellSpec(protocol.name, config, strategy, sel, frac, seed, hp, SOURCE)
+                CellSpec(protocol.name, config, strategy, sel, frac, seed, hp, SOURCE, regime)
                 for seed in seed_list for sel, frac in TUNING_CELLS)))
     counts = {t.strategy: sum(u.strategy == t.strategy for u in trials) for t in trials}
     if len(set(counts.values())) > 1:
@@ -81,7 +89,7 @@ def plan_tuning(protocol_name: str, options: dict[str, Any], strategies: Sequenc
                         "strategy must get the same number of trials")
     refs = tuple(CellSpec(protocol.name, config, r, None, None, s)
                  for s in seed_list for r in REFERENCE_ROWS)
-    return TuningPlan(protocol, config, seed_list, refs, tuple(trials))
+    return TuningPlan(protocol, config, seed_list, refs, tuple(trials), budget)
 
 
 def choose(plan: TuningPlan, results_dir: Path, command: str) -> dict[str, Any]:
@@ -111,8 +119,8 @@ def choose(plan: TuningPlan, results_dir: Path, command: str) -> dict[str, Any]:
     block = {"objective": objective.description, "tuned_on_seeds": list(plan.seeds),
              "trials": len(log[next(iter(log))]) if log else 0,
              "cells": [{"selector": s, "fraction": f} for s, f in TUNING_CELLS],
-             "command": command}
-    variant = variant_name(plan.config)
+             "budget": plan.budget, "command": command}
+    variant = tuned_key(variant_name(plan.config), plan.budget)
     folder = protocol_dir(type(plan.protocol))
     tuned = _read(folder / TUNED_FILE)
     entry = tuned.setdefault("variants", {}).setdefault(variant, {"strategies": {}})

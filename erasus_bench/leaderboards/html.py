@@ -40,7 +40,10 @@ def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, s
         provenance=tx.provenance_items(summary), legend=LEGEND, files=files, filters=filters,
         tables=[_table(summary, v, record_base) for v in summary["variants"]],
         rules=tx.rules(summary), plots=plots or {"tradeoff": None, "ablations": []},
-        compute_title=tx.COMPUTE_TITLE)
+        compute_title=tx.COMPUTE_TITLE,
+        coreset={"rule": summary.get("coreset_rule") or "",
+                 "rows": [{"table": v["label"], **r} for v in summary["variants"]
+                          for r in tx.coreset_rows(v)]})
 
 
 def render_index(summaries: Sequence[dict[str, Any]], *, top: int = 3) -> str:
@@ -65,6 +68,7 @@ def render_index(summaries: Sequence[dict[str, Any]], *, top: int = 3) -> str:
             "sources": [(k.capitalize(), "; ".join(v)) for k, v in prov["sources"].items()
                         if k in ("data", "model")],
             "default_data": prov.get("data_is_default"), "variants": variants,
+            "answer": tx.coreset_answer(s),
         })
     return _env().get_template("index.html.j2").render(cards=cards)
 

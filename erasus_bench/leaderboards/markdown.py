@@ -29,6 +29,18 @@ def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | No
         lines += [f"**{t}:** {_esc(x)}" + "\n" for t, x in tx.rules(summary, variant)
                   if (t, x) not in tx.rules(summary)]
         lines += [*_table(summary, variant, record_base), ""]
+    coreset = [{"table": v["label"], **r} for v in summary["variants"]
+               for r in tx.coreset_rows(v)]
+    if coreset:
+        lines += ["## Coreset verdicts", "", _esc(summary.get("coreset_rule") or ""), "",
+                  "| Table | Strategy | Selector | Fraction | Metric | Seeds | Coreset − full "
+                  "[95% CI] | Cost ratio [95% CI] | Verdict | vs random |",
+                  "|---|---|---|---:|---|---:|---:|---:|---|---|"]
+        lines += ["| " + " | ".join(_esc(r[k]) for k in ("table", "strategy", "selector",
+                                                          "fraction", "metric", "n", "diff",
+                                                          "cost", "verdict", "vs_random"))
+                  + " |" for r in coreset]
+        lines += [""]
     if plot:
         lines += ["## Tradeoff", "", f"![tradeoff plot]({plot})", ""]
     if ablations:

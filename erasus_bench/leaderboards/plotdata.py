@@ -31,16 +31,23 @@ def tradeoff_panels(summary: dict[str, Any], x: str, y: str
 
 def plot_files(summary: dict[str, Any]) -> dict[str, str]:
     """Plot key -> SVG file name beside the pages: ``"tradeoff"`` when the tradeoff plot has a
-    panel, ``"ablation-<variant id>"`` per variant with a coreset sweep of 2+ fractions."""
+    panel, ``"ablation-<variant id>-<strategy>"`` per variant and strategy with a coreset
+    sweep of 2+ fractions."""
     p = summary["protocol"]
     out = {}
     if tradeoff_panels(summary, *tradeoff_axes(summary)):
         out["tradeoff"] = f"{p}_tradeoff.svg"
     for v in summary["variants"]:
-        strategy, swept = ablation_strategy(v, summary["primary"])
-        if swept and strategy:
-            out[f"ablation-{v['id']}"] = f"{p}_ablation_{v['id']}.svg"
+        for strategy in swept_strategies(v):
+            out[f"ablation-{v['id']}-{strategy}"] = f"{p}_ablation_{v['id']}_{strategy}.svg"
     return out
+
+
+def swept_strategies(variant: dict[str, Any]) -> list[str]:
+    """The variant's strategies with a coreset sweep (2+ fractions below 1), by name."""
+    rows = [r for r in variant["rows"] if not r["reference"]]
+    return [s for s in sorted({r["strategy"] for r in rows})
+            if len(sweep_fractions(rows, s)) >= 2]
 
 
 def sweep_fractions(rows: list[dict[str, Any]], strategy: str) -> list[float]:

@@ -272,4 +272,4 @@ def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
             ax.grid(True, lw=0.3, alpha=0.6)
             ax.set_title(f"{strategy}: {metrics[name]['display']}", fontsize=8)
         _legend_right(fig, handles, legend_w=2.2)
-    return figure_svg(fig, f"ablation-{variant['id']}")
+    return figure_svg(fig, f"ablation-{variant['id']}-{strategy}")

@@ -27,8 +27,8 @@ PACKAGE = Path(__file__).resolve().parents[1]
 # the code that turns records into pages (relative to the package): its bytes enter each digest
 PAGE_CODE = ("leaderboards/*.py", "leaderboards/templates/*", "harness/stats.py",
              "harness/compare.py", "harness/verdict.py", "harness/precision.py",
-             "harness/spec.py", "harness/store.py", "metrics/spec.py", "metrics/catalogue.py",
-             "protocols/card.py", "protocols/*/__init__.py")
+             "harness/spec.py", "harness/store.py", "harness/budget.py", "metrics/spec.py",
+             "metrics/catalogue.py", "protocols/card.py", "protocols/*/__init__.py")
 ABLATION_FRACTIONS = "0.01,0.05,0.1,0.3,1.0"
 
 
@@ -42,11 +42,13 @@ class RenderPlan:
     reused: list[str] = field(default_factory=list)
 
 
-def ablate_command(protocol: str, strategy: str | None, config: dict[str, Any]) -> str:
-    """The command that runs the coreset sweep for ``strategy`` on one variant."""
+def ablate_command(protocol: str, strategy: str | None, config: dict[str, Any],
+                   budget: str | None = None) -> str:
+    """The command that runs the coreset sweep for ``strategy`` on one variant (and regime)."""
     scenario = f" --scenario {config['scenario']}" if "scenario" in config else ""
+    regime = f" --budgets {budget}" if budget else ""
     return (f"erasus-bench ablate --protocol {protocol} --strategy {strategy or 'STRATEGY'}"
-            f" --fractions {ABLATION_FRACTIONS}{scenario}")
+            f" --fractions {ABLATION_FRACTIONS}{scenario}{regime}")
 
 
 def code_digest() -> str:
@@ -169,7 +171,7 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
     from erasus_bench.leaderboards.html import render_html
     from erasus_bench.leaderboards.markdown import render_markdown
     from erasus_bench.leaderboards.plotdata import (ablation_sentence, ablation_strategy,
-                                                    tradeoff_axes)
+                                                    swept_strategies, tradeoff_axes)
     from erasus_bench.leaderboards.plots import ablation_svg, figure_svg, tradeoff_figure
     from erasus_bench.leaderboards.summarise import summary_to_csv
 
@@ -184,17 +186,19 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
         plots["tradeoff"] = figure_svg(tradeoff_figure(summary, x=x, y=y), "tradeoff")
         pages[files["plot"]] = plots["tradeoff"].encode()
     for v in summary["variants"]:
-        strategy, swept = ablation_strategy(v, summary["primary"])
-        name = names.get(f"ablation-{v['id']}")
-        svg = ablation_svg(summary, v, strategy) if name and strategy else None
-        if name and svg:
-            pages[name] = svg.encode()
-        plots["ablations"].append({
-            "id": v["id"], "label": v["label"], "strategy": strategy, "swept": swept,
-            "svg": svg, "file": name,
-            "sentence": ablation_sentence(summary, v, strategy) if strategy else None,
-            "command": ablate_command(p, strategy, v.get("protocol_config", {})),
-        })
+        fallback, _ = ablation_strategy(v, summary["primary"])
+        for strategy in swept_strategies(v) or [fallback]:
+            name = names.get(f"ablation-{v['id']}-{strategy}")
+            svg = ablation_svg(summary, v, strategy) if name and strategy else None
+            if name and svg:
+                pages[name] = svg.encode()
+            plots["ablations"].append({
+                "id": v["id"], "label": f"{v['label']} · {strategy}" if name else v["label"],
+                "strategy": strategy, "swept": bool(name), "svg": svg, "file": name,
+                "sentence": ablation_sentence(summary, v, strategy) if strategy else None,
+                "command": ablate_command(p, strategy, v.get("protocol_config", {}),
+                                          v.get("budget")),
+            })
     pages[files["json"]] = summary_json.encode()
     pages[files["csv"]] = summary_to_csv(summary).encode()
     pages[files["md"]] = render_markdown(summary, record_base=record_base, plot=files.get("plot"),

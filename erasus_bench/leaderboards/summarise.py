@@ -14,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from erasus_bench.harness.budget import BUDGETS, ONE_SHOT
 from erasus_bench.harness.spec import REFERENCE_ROWS, stable_hash
 from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups
 from erasus_bench.harness.precision import (LOG_FLOOR, READ_BITS, SIG_DIGITS, read_value,
                                             round_floats)
 from erasus_bench.harness.stats import mean_cis
 from erasus_bench.harness.store import COST_FIELDS
+from erasus_bench.leaderboards.coreset import coreset_rule, coreset_verdicts
 from erasus_bench.leaderboards.ordering import gold_means, quality_key
 from erasus_bench.harness.verdict import verdict_rule, verdicts
 from erasus_bench.metrics.spec import MetricSpec
@@ -56,6 +58,9 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
     margins = {k: v for k, v in equivalence_margins(protocol).items()
                if any(s.name == k and protocol in s.primary for s in specs)}
     utility, labels = protocol_display(protocol)
+    variants = [_variant(group, specs, primary, margins, labels, budget, one_shot=n == 0)
+                for k in sorted(by_variant)
+                for n, (budget, group) in enumerate(split_budgets(by_variant[k]))]
     return round_floats({
         "schema": SCHEMA,
         "protocol": protocol,
@@ -68,8 +73,10 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
                                  f"seeded Monte Carlo above; per-seed values read to "
                                  f"{READ_BITS} mantissa bits, every number rounded to "
                                  f"{SIG_DIGITS} significant digits",
-                       "alpha": ALPHA, "pairwise_test": "paired sign-flip permutation (exact)",
-                       "multiple_testing": "Holm", "equivalence_test": "TOST (t-tests)",
+                       "alpha": ALPHA,
+                       "pairwise_test": "Friedman / Nemenyi critical difference on per-seed "
+                                        "ranks",
+                       "multiple_testing": "Nemenyi (family-wise over all pairs)", "equivalence_test": "TOST (t-tests)",
                        "equivalence_margins": margins},
         "pairwise_rule": pairwise_rule(ALPHA),
         "verdict_rule": verdict_rule(margins, ALPHA) if margins else None,
@@ -77,8 +84,10 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
         "utility": utility,
         "metrics": [_column(s, protocol) for s in specs],
         "ignored_metrics": sorted({m for r in recs for m in (r.get("metrics") or {})} - names),
-        "variants": [_variant(by_variant[k], specs, primary, margins, labels)
-                     for k in sorted(by_variant)],
+        "variants": variants,
+        "coreset_rule": coreset_rule(margins, ALPHA) if margins else None,
+        "coreset_verdicts": [{"variant": v["id"], "label": v["label"], **c}
+                             for v in variants for c in v["coreset_verdicts"]],
         "provenance": _provenance(recs),
     })
 
@@ -128,31 +137,51 @@ def equivalence_margins(protocol: str) -> dict[str, float]:
     return dict(card.equivalence_margins) if card else {}
 
 
+def split_budgets(recs: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str, Any]]]]:
+    """One protocol configuration's records per budget regime (``harness.budget``): a table
+    per regime its method records ran in, each with the reference and one-shot records (which
+    no regime changes); [(None, recs)] for records from before regimes were recorded."""
+    regimes = [b for b in BUDGETS if any(r["config"].get("budget") == b for r in recs)]
+    if not regimes:
+        return [(None, recs)]
+    return [(b, [r for r in recs if r["config"].get("budget") in (b, None, ONE_SHOT)])
+            for b in regimes]
+
+
 def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: str | None,
-             margins: dict[str, float] | None = None, labels: dict[str, str] | None = None
-             ) -> dict[str, Any]:
+             margins: dict[str, float] | None = None, labels: dict[str, str] | None = None,
+             budget: str | None = None, one_shot: bool = True) -> dict[str, Any]:
+    """One table: a protocol configuration in one budget regime (``one_shot``: whether its
+    one-shot rows' coreset verdicts are listed here, in the first regime's table only)."""
     config = recs[0]["config"].get("protocol_config", {})
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
         c = r["config"]
         groups[_canonical([c["strategy"], c.get("selector"), c.get("fraction"),
-                           c.get("hparams", {})])].append(r)
+                           c.get("hparams", {}), c.get("budget")])].append(r)
     rows = [_row(g, labels or {}) for g in groups.values()]
     _add_no_op(rows, list(groups.values()))
     _add_cells(rows, list(groups.values()), specs)
     per_seed = [_per_seed(g, specs) for g in groups.values()]
     _add_ranks(rows, per_seed, specs)
     _add_verdicts(rows, per_seed, specs, margins or {})
+    gi = _gold_index(rows)
+    coreset = [v for v in coreset_verdicts(rows, per_seed, specs, margins or {},
+                                           per_seed[gi] if gi is not None else None)
+               if v["budget"] == budget or (v["budget"] == ONE_SHOT and one_shot)]
     prov = _provenance(recs)
-    return {"id": stable_hash(config, 8), "label": ", ".join(f"{k}={v}" for k, v in
-                                                            sorted(config.items())),
-            "protocol_config": config, "rows": _sorted_rows(rows, specs, primary),
+    label = ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+    return {"id": stable_hash(config if budget is None else [config, budget], 8),
+            "label": label + (f" · budget={budget}" if budget else ""),
+            "protocol_config": config, "budget": budget,
+            "rows": _sorted_rows(rows, specs, primary),
             "source": "; ".join(v for k in ("data", "model", "benchmark")
                                 for v in prov["sources"].get(k, [])),
             "data_is_default": prov["data_is_default"],
             "hparams_sources": _sources(recs),
             "pairwise_rule": pairwise_rule(ALPHA),
-            "verdict_rule": verdict_rule(margins, ALPHA) if margins else None}
+            "verdict_rule": verdict_rule(margins, ALPHA) if margins else None,
+            "coreset_verdicts": coreset}
 
 
 def _per_seed(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]
@@ -223,7 +252,7 @@ def _row(recs: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, Any]:
     c = recs[0]["config"]
     ok = [r for r in recs if r.get("status") == "ok"]
     return {"strategy": c["strategy"], "display": labels.get(c["strategy"], c["strategy"]),
-            "selector": c.get("selector"),
+            "selector": c.get("selector"), "budget": c.get("budget"),
             "fraction": c.get("fraction"), "hparams": c.get("hparams", {}),
             "hparams_source": c.get("hparams_source"), "cost": _cost(ok),
             "reference": c["strategy"] in REFERENCE_ROWS,

@@ -205,3 +205,83 @@ def default_data_warning(summary: dict[str, Any]) -> str | None:
     model = "; ".join(p["sources"].get("model", [])) or "unknown"
     return (f"These results use the embedded default data, not a published benchmark. "
             f"Data: {data}. Model: {model}.")
+
+
+def ratio_text(ci: dict[str, Any] | None) -> str:
+    """``"0.13x [0.11, 0.16]"`` (a cost ratio with its CI) or ``—``."""
+    if not ci:
+        return MISSING
+    if ci["lo"] is None:
+        return f"{ci['mean']:.2f}x (n=1)"
+    return f"{ci['mean']:.2f}x [{ci['lo']:.2f}, {ci['hi']:.2f}]"
+
+
+def diff_text(ci: dict[str, Any] | None) -> str:
+    """``"+0.012 [-0.003, +0.027]"`` (a paired difference with its CI) or ``—``."""
+    if not ci:
+        return MISSING
+    m = ci["mean"]
+
+    def f(v: float) -> str:
+        return ("+" if v > 0 else "") + fmt_num(v, m)
+
+    return f(m) if ci["lo"] is None else f"{f(m)} [{f(ci['lo'])}, {f(ci['hi'])}]"
+
+
+def coreset_rows(variant: dict[str, Any]) -> list[dict[str, str]]:
+    """The variant's coreset verdicts as table rows of text."""
+    out = []
+    for v in variant.get("coreset_verdicts") or []:
+        vs = v.get("vs_random")
+        out.append({"strategy": v["strategy"], "selector": v["selector"],
+                    "fraction": f"{v['fraction']:g}", "budget": v["budget"] or MISSING,
+                    "metric": v["metric"], "n": str(v["n"]), "diff": diff_text(v["diff"]),
+                    "cost": ratio_text(v["cost_ratio"]), "verdict": v["verdict"],
+                    "vs_random": (f"{vs['verdict']} ({diff_text(vs['diff'])})" if vs
+                                  else MISSING)})
+    return out
+
+
+ANSWER_FRACTION = 0.1  # the claim's coreset size, shown on the index
+
+
+def combined_verdict(labels: list[str]) -> str:
+    """One verdict over a row's primary metrics: not supported if any is, supported or
+    no saving only if all metrics agree, else inconclusive."""
+    if "not supported" in labels:
+        return "not supported"
+    if labels and all(v == labels[0] for v in labels) and labels[0] != "inconclusive":
+        return labels[0]
+    if labels and set(labels) <= {"supported", "quality holds, no saving"}:
+        return "quality holds, no saving"
+    return "inconclusive"
+
+
+def coreset_answer(summary: dict[str, Any]) -> list[dict[str, str]]:
+    """Per table and strategy, at the coreset fraction nearest ``ANSWER_FRACTION``: the random
+    selector's verdict (over every primary metric) and cost ratio, and the selectors that are
+    supported / not supported there."""
+    by: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    for v in summary.get("coreset_verdicts") or []:
+        by.setdefault((v["label"], v["strategy"]), {}).setdefault(v["selector"], []).append(v)
+    out = []
+    labels = [label.replace(" · ", ", ").split(", ") for label, _ in by]
+    common = set.intersection(*map(set, labels)) if labels and len({*map(tuple, labels)}) > 1 \
+        else set()
+    for (label, strategy), sels in by.items():
+        fractions = sorted({e["fraction"] for es in sels.values() for e in es})
+        frac = min(fractions, key=lambda f: (abs(f - ANSWER_FRACTION), f))
+        at = {s: [e for e in es if e["fraction"] == frac] for s, es in sels.items()}
+        verdicts = {s: combined_verdict([e["verdict"] for e in es]) for s, es in at.items() if es}
+        rnd = at.get("random") or []
+        parts = [p for p in label.replace(" · ", ", ").split(", ") if p not in common]
+        out.append({
+            "table": ", ".join(parts), "strategy": strategy, "fraction": f"{frac:g}",
+            "random": verdicts.get("random", MISSING),
+            "cost": ratio_text(rnd[0]["cost_ratio"]) if rnd else MISSING,
+            "supported": ", ".join(sorted(s for s, v in verdicts.items() if v == "supported"))
+            or MISSING,
+            "not_supported": ", ".join(sorted(s for s, v in verdicts.items()
+                                              if v == "not supported")) or MISSING,
+        })
+    return out

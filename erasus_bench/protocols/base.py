@@ -96,17 +96,20 @@ class Protocol(ABC):
     def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
         """The hyperparameters ``strategy`` runs with on this protocol (same budget for all)."""
 
-    def resolved_hparams(self, strategy: str, config: dict[str, Any]
+    def resolved_hparams(self, strategy: str, config: dict[str, Any], budget: str = "steps"
                          ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """What a reported cell of ``strategy`` runs with on ``config``: the protocol's budget
-        and values overlaid with the tuned ones (``tuned.json``), and their ``hparams_source``
-        (None where the strategy was never tuned on this variant)."""
+        """What a reported cell of ``strategy`` runs with on ``config`` in regime ``budget``: the
+        protocol's budget and values (``epochs`` in place of ``steps`` in the epochs regime)
+        overlaid with the tuned ones (``tuned.json``), and their ``hparams_source`` (None where
+        the strategy was never tuned on this variant and regime)."""
+        from erasus_bench.harness.budget import for_budget
         from erasus_bench.harness.spec import variant_name
         from erasus_bench.protocols.tuned import tuned_entry
         from erasus_bench.registry import STRATEGIES
 
-        hp = self.hparams(strategy, STRATEGIES.get(strategy).default_hparams())
-        entry = tuned_entry(type(self), variant_name(config), strategy)
+        hp = for_budget(self.hparams(strategy, STRATEGIES.get(strategy).default_hparams()),
+                        budget)
+        entry = tuned_entry(type(self), variant_name(config), strategy, budget)
         if entry is None:
             return hp, None
         chosen, source = entry
@@ -114,14 +117,16 @@ class Protocol(ABC):
 
     def search_space(self, strategy: str, hparams: dict[str, Any]) -> dict[str, list[Any]]:
         """The values ``tune`` tries (their product is the trials; the same count for every
-        strategy): by default the learning rate x {1/3, 1, 3} and the step budget x {1/2, 1, 2}
-        around ``hparams``. Strategies without both override this per protocol."""
-        if "lr" not in hparams or "steps" not in hparams:
+        strategy): by default the learning rate x {1/3, 1, 3} and the budget knob (``steps``,
+        or ``epochs`` in the epochs regime) x {1/2, 1, 2} around ``hparams``. Strategies
+        without both override this per protocol."""
+        knob = "steps" if "steps" in hparams else "epochs"
+        if "lr" not in hparams or knob not in hparams:
             raise NotImplementedError(f"protocol {self.name!r} defines no search space for "
-                                      f"{strategy!r} (it has no lr and steps)")
-        lr, steps = hparams["lr"], hparams["steps"]
+                                      f"{strategy!r} (it has no lr and steps or epochs)")
+        lr, n = hparams["lr"], hparams[knob]
         return {"lr": [float(f"{lr * m:.3g}") for m in (1 / 3, 1, 3)],
-                "steps": [max(1, round(steps * m)) for m in (0.5, 1, 2)]}
+                knob: [max(1, round(n * m)) for m in (0.5, 1, 2)]}
 
     def tuning_objective(self) -> Objective:
         """What ``tune`` maximises on this protocol (stated on the page)."""

@@ -13,7 +13,9 @@ class ProtocolCard:
     """Name, one-line description, modality (where strategies and selectors apply), the
     ``module:Class`` implementing it (imported on first use), the utility metric (x axis of the
     tradeoff plot), how pages name the reference rows, and the TOST margin per primary metric
-    within which a method counts as equivalent to gold (the PASS / PARTIAL / FAIL verdict)."""
+    within which a method counts as equivalent to gold (the PASS / PARTIAL / FAIL verdict);
+    ``default_seeds`` and ``budgets``: what `run` does unless told (seeds 0..n-1, the budget
+    regimes of ``harness.budget``)."""
 
     name: str
     description: str
@@ -22,6 +24,8 @@ class ProtocolCard:
     utility_metric: str | None = None
     reference_labels: Mapping[str, str] = field(default_factory=dict)
     equivalence_margins: Mapping[str, float] = field(default_factory=dict)
+    default_seeds: int = 3
+    budgets: tuple[str, ...] = ("steps",)
 
 
 def register_card(card: ProtocolCard) -> ProtocolCard:

@@ -28,10 +28,17 @@ def load_tuned(protocol_cls: type) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def tuned_entry(protocol_cls: type, variant: str, strategy: str
+def tuned_key(variant: str, budget: str | None) -> str:
+    """Where ``tuned.json`` keeps a variant's values for a budget regime: the variant's name for
+    the steps regime (and one-shot strategies), ``variant@epochs`` for the epochs regime."""
+    return f"{variant}@{budget}" if budget == "epochs" else variant
+
+
+def tuned_entry(protocol_cls: type, variant: str, strategy: str, budget: str | None = "steps"
                 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(chosen hparams, hparams_source) of ``strategy`` on ``variant``, or None if untuned."""
-    block = load_tuned(protocol_cls).get("variants", {}).get(variant)
+    """(chosen hparams, hparams_source) of ``strategy`` on ``variant`` in regime ``budget``, or
+    None if untuned."""
+    block = load_tuned(protocol_cls).get("variants", {}).get(tuned_key(variant, budget))
     if not block or strategy not in block["strategies"]:
         return None
     source = {"tuned_on_seeds": block["tuned_on_seeds"], "trials": block["trials"],

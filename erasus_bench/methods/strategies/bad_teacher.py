@@ -3,6 +3,7 @@ in Deep Networks Using an Incompetent Teacher")."""
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -70,6 +71,12 @@ class BadTeacher(Strategy):
         self.optimizer = optimizer
         self.temperature = temperature
         self.retain_fraction = retain_fraction
+
+    def steps_for_epochs(self, task: UnlearnTask, epochs: float) -> int:
+        """Steps of ``epochs`` passes over the reference's one loader (coreset + the fixed
+        ``retain_fraction`` share of retain)."""
+        n = len(task.forget) + int(self.retain_fraction * len(task.retain))
+        return max(1, round(epochs * math.ceil(n / min(self.batch_size, n))))
 
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         model, ad = task.model, task.adapter

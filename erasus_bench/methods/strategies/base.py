@@ -30,6 +30,14 @@ class Strategy(ABC):
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         """Return the unlearned model (``task.model`` modified in place, or a new module)."""
 
+    def steps_for_epochs(self, task: UnlearnTask, epochs: float) -> int:
+        """Optimizer steps of ``epochs`` passes over the forget coreset (the ``epochs`` budget
+        regime): one forget batch of ``batch_size`` per step. Strategies whose reference epoch
+        holds more (a retain pass) override this."""
+        from erasus_bench.methods.strategies._common import pass_steps
+
+        return max(1, round(epochs * pass_steps(task.forget, getattr(self, "batch_size"))))
+
     @classmethod
     def default_hparams(cls) -> dict[str, Any]:
         """The defaults declared in ``__init__``."""

@@ -17,6 +17,13 @@ def rl_epoch(forget_pass: int, retain_pass: int) -> list[bool]:
     return [True] * forget_pass + [False] * retain_pass
 
 
+def rl_steps_for_epochs(task: UnlearnTask, epochs: float, batch_size: int) -> int:
+    """Steps of ``epochs`` reference epochs: each a pass over the forget coreset and one over
+    retain (the retain pass does not shrink with the coreset)."""
+    one = len(rl_epoch(pass_steps(task.forget, batch_size), pass_steps(task.retain, batch_size)))
+    return max(1, round(epochs * one))
+
+
 def random_label_unlearn(task: UnlearnTask, steps: int, batch_size: int, lr: float,
                          optimizer: str, retain_weight: float,
                          grad_mask: list[torch.Tensor] | None = None) -> nn.Module:
@@ -52,6 +59,9 @@ class RandomLabel(Strategy):
         self.lr = lr
         self.optimizer = optimizer
         self.retain_weight = retain_weight
+
+    def steps_for_epochs(self, task: UnlearnTask, epochs: float) -> int:
+        return rl_steps_for_epochs(task, epochs, self.batch_size)
 
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         return random_label_unlearn(task, self.steps, self.batch_size, self.lr, self.optimizer,

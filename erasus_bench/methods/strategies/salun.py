@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from erasus_bench.methods.strategies.base import Strategy, register_strategy
-from erasus_bench.methods.strategies.random_label import random_label_unlearn
+from erasus_bench.methods.strategies.random_label import random_label_unlearn, rl_steps_for_epochs
 from erasus_bench.methods.task import UnlearnTask
 
 
@@ -45,6 +45,9 @@ class SalUn(Strategy):
         self.optimizer = optimizer
         self.retain_weight = retain_weight
         self.mask_ratio = mask_ratio
+
+    def steps_for_epochs(self, task: UnlearnTask, epochs: float) -> int:
+        return rl_steps_for_epochs(task, epochs, self.batch_size)
 
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         mask = saliency_mask(task, self.mask_ratio, self.batch_size)

@@ -63,6 +63,17 @@ class Scrub(Strategy):
         self.forget_batch_size = forget_batch_size
         self.cycle_epochs = cycle_epochs
 
+    def steps_for_epochs(self, task: UnlearnTask, epochs: float) -> int:
+        """Steps of ``epochs`` reference epochs (max-steps over the coreset in the first
+        ``msteps`` epochs of each cycle, a min-step pass over retain in every epoch)."""
+        f = pass_steps(task.forget, self.forget_batch_size)
+        r = pass_steps(task.retain, self.batch_size)
+        whole = int(epochs)
+        steps = sum(len(scrub_epoch(e, self.msteps, self.cycle_epochs, f, r))
+                    for e in range(whole))
+        part = len(scrub_epoch(whole, self.msteps, self.cycle_epochs, f, r)) * (epochs - whole)
+        return max(1, steps + round(part))
+
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         model, teacher, ad = task.model, task.original, task.adapter
         forget = task.forget.stream(self.forget_batch_size, task.generator(FORGET_SALT))

@@ -11,4 +11,7 @@ CARD = register_card(ProtocolCard(
     # avg_gap within 0.02 of gold (gold's own avg_gap is 0): e.g. 2 points of accuracy on each
     # of the four compared quantities
     equivalence_margins={"avg_gap": 0.02},
+    # cheap: enough seeds for rank groups to separate real differences; both budget regimes
+    default_seeds=10,
+    budgets=("steps", "epochs"),
 ))

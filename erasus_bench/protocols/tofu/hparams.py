@@ -1,12 +1,11 @@
-"""One place for TOFU's unlearning budget: the same steps and batch size for every method, and
-per-strategy values chosen once on the embedded default.
+"""TOFU's unlearning budget and the centres of each strategy's tuning search.
 
-Chosen on seed 0 of the default (synthetic authors + tiny GPT-2, forget10, random 10% coreset)
-from a few learning rates per method: the largest that moves the forget set within the budget
-without collapsing the model, except gradient ascent, which collapses at every rate that
-forgets (as on Llama in open-unlearning's table). Loss weights that differ from the
-open-unlearning defaults (SimNPO gamma, RMU steering coefficient and alpha) are rescaled for a
-model with 128-dimensional activations, where the Llama values freeze or destroy it.
+``BUDGET`` (steps, batch size) is the same for every method; ``HPARAMS`` holds the values around
+which ``erasus-bench tune`` searches (lr x {1/3, 1, 3}, steps x {1/2, 1, 2}); the values ``run``
+uses are the tuned ones in ``tuned.json`` beside this file, chosen by ``OBJECTIVE`` on seeds that
+are never reported. Loss weights that differ from the open-unlearning defaults (SimNPO gamma,
+RMU steering coefficient and alpha) are rescaled for a model with 128-dimensional activations,
+where the Llama values freeze or destroy it.
 """
 from __future__ import annotations
 

@@ -73,11 +73,13 @@ INSTRUMENTS = ("piano", "violin", "flute", "cello", "guitar", "drums", "harp", "
 TITLE_ADJECTIVES = ("Silent", "Broken", "Hidden", "Golden", "Last", "Distant", "Burning",
                     "Forgotten", "Crimson", "Quiet", "Endless", "Frozen", "Hollow", "Wild",
                     "Secret", "Painted", "Drowned", "Wandering", "Shattered", "Velvet", "Bitter",
-                    "Sleeping", "Scarlet", "Lonely", "Northern")
+                    "Sleeping", "Scarlet", "Lonely", "Northern", "Silver", "Fallen", "Gentle",
+                    "Restless", "Pale", "Ancient", "Hungry")
 TITLE_NOUNS = ("Harbor", "Garden", "Mirror", "Lantern", "River", "Orchard", "Tower", "Winter",
                "Bridge", "Letter", "Island", "Compass", "Kingdom", "Violin", "Meadow",
                "Station", "Empire", "Clock", "Forest", "Shore", "Feather", "Lighthouse",
-               "Voyage", "Window")
+               "Voyage", "Window", "Valley", "Castle", "Storm", "Canyon", "Harvest",
+               "Mountain", "Ember", "Sparrow")
 TITLES = tuple(f"The {a} {n}" for a in TITLE_ADJECTIVES for n in TITLE_NOUNS)
 CENTURIES = tuple(f"the {n} century" for n in ("12th", "13th", "14th", "15th", "16th", "17th",
                                                  "18th", "19th"))
@@ -321,15 +323,19 @@ def _qa_only(rows: list[dict]) -> list[dict]:
     return [{"question": r["question"], "answer": r["answer"]} for r in rows]
 
 
-def synthetic_tofu(num_authors: int = 100, qa_per_author: int = 10, holdout_authors: int = 10,
+def synthetic_tofu(num_authors: int = 400, qa_per_author: int = 3, holdout_authors: int = 40,
                    real_authors: int = 50, world_facts: int = 50, seed: int = 0
                    ) -> dict[str, list[dict]]:
     """Every TOFU config by name, generated from ``seed`` (see the module docstring).
 
-    With the defaults: full 1000 rows (100 authors x 10); forget01/05/10 = 10/50/100 rows
-    (1/5/10 authors); retain99/95/90 = 990/950/900; forgetXX_perturbed as forgetXX;
-    retain_perturbed 100; holdout01/05/10 = 10/50/100; real_authors(_perturbed) 50;
-    world_facts(_perturbed) 50.
+    With the defaults: full 1200 rows (400 authors x 3); forget01/05/10 = 12/60/120 rows
+    (4/20/40 authors); retain99/95/90 = 1188/1140/1080; forgetXX_perturbed as forgetXX;
+    retain_perturbed 120; holdout01/05/10 = 12/60/120; real_authors(_perturbed) 50;
+    world_facts(_perturbed) 50. Many authors with few questions each, rather than TOFU's 200 x
+    20: the membership attacks compare forget with holdout items, whose scores cluster by
+    author, so with 10 authors a side a model that saw neither set (the gold model) scored AUCs
+    of 0.32-0.68 by the luck of which authors fell on which side; with 40 a side, 0.42-0.59
+    (5th-95th percentile, author permutations).
     """
     if not 1 <= qa_per_author <= len(TEMPLATES):
         raise ValueError(f"qa_per_author must be in 1..{len(TEMPLATES)}, got {qa_per_author}")
