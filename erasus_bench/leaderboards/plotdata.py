@@ -38,16 +38,19 @@ def plot_files(summary: dict[str, Any]) -> dict[str, str]:
     if tradeoff_panels(summary, *tradeoff_axes(summary)):
         out["tradeoff"] = f"{p}_tradeoff.svg"
     for v in summary["variants"]:
-        for strategy in swept_strategies(v):
-            out[f"ablation-{v['id']}-{strategy}"] = f"{p}_ablation_{v['id']}_{strategy}.svg"
+        for strategy, budget in swept_strategies(v):
+            key = f"{v['id']}-{strategy}" + (f"-{budget}" if budget else "")
+            out[f"ablation-{key}"] = f"{p}_ablation_{key.replace('-', '_')}.svg"
     return out
 
 
-def swept_strategies(variant: dict[str, Any]) -> list[str]:
-    """The variant's strategies with a coreset sweep (2+ fractions below 1), by name."""
+def swept_strategies(variant: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The variant's (strategy, budget regime) pairs with a coreset sweep (2+ fractions below
+    1), by name."""
     rows = [r for r in variant["rows"] if not r["reference"]]
-    return [s for s in sorted({r["strategy"] for r in rows})
-            if len(sweep_fractions(rows, s)) >= 2]
+    pairs = sorted({(r["strategy"], r.get("budget") or "") for r in rows})
+    return [(s, b or None) for s, b in pairs
+            if len(sweep_fractions([r for r in rows if (r.get("budget") or "") == b], s)) >= 2]
 
 
 def sweep_fractions(rows: list[dict[str, Any]], strategy: str) -> list[float]:

@@ -222,13 +222,15 @@ def front_labels(front: list[dict[str, Any]], mx: dict[str, Any], my: dict[str, 
 
 # --- coreset ablation ----------------------------------------------------------------------
 
-def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
-                 ) -> str | None:
-    """Primary metric and unlearning time vs fraction for ``strategy``: one line per selector
-    with its CI band, ``random`` (control) dashed black, ``full`` a horizontal ceiling band."""
+def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str,
+                 budget: str | None = None) -> str | None:
+    """Primary metric and unlearning time vs fraction for ``strategy`` (in regime ``budget``):
+    one line per selector with its CI band, ``random`` (control) dashed black, ``full`` a
+    horizontal ceiling band."""
     primary = summary["primary"]
     metrics = {m["name"]: m for m in summary["metrics"]}
-    rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]]
+    rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]
+            and r.get("budget") == budget]
     fracs = sweep_fractions(rows, strategy)
     if len(fracs) < 2:
         return None
@@ -272,4 +274,4 @@ def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
             ax.grid(True, lw=0.3, alpha=0.6)
             ax.set_title(f"{strategy}: {metrics[name]['display']}", fontsize=8)
         _legend_right(fig, handles, legend_w=2.2)
-    return figure_svg(fig, f"ablation-{variant['id']}-{strategy}")
+    return figure_svg(fig, f"ablation-{variant['id']}-{strategy}-{budget}")

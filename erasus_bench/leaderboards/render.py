@@ -187,17 +187,19 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
         pages[files["plot"]] = plots["tradeoff"].encode()
     for v in summary["variants"]:
         fallback, _ = ablation_strategy(v, summary["primary"])
-        for strategy in swept_strategies(v) or [fallback]:
-            name = names.get(f"ablation-{v['id']}-{strategy}")
-            svg = ablation_svg(summary, v, strategy) if name and strategy else None
+        for strategy, budget in swept_strategies(v) or [(fallback, None)]:
+            key = f"{v['id']}-{strategy}" + (f"-{budget}" if budget else "")
+            name = names.get(f"ablation-{key}")
+            svg = ablation_svg(summary, v, strategy, budget) if name and strategy else None
             if name and svg:
                 pages[name] = svg.encode()
             plots["ablations"].append({
-                "id": v["id"], "label": f"{v['label']} · {strategy}" if name else v["label"],
+                "id": v["id"], "label": (f"{v['label']} · {strategy}"
+                                         + (f" · {budget}" if budget else "")) if name
+                else v["label"],
                 "strategy": strategy, "swept": bool(name), "svg": svg, "file": name,
                 "sentence": ablation_sentence(summary, v, strategy) if strategy else None,
-                "command": ablate_command(p, strategy, v.get("protocol_config", {}),
-                                          v.get("budget")),
+                "command": ablate_command(p, strategy, v.get("protocol_config", {}), budget),
             })
     pages[files["json"]] = summary_json.encode()
     pages[files["csv"]] = summary_to_csv(summary).encode()

@@ -58,9 +58,8 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
     margins = {k: v for k, v in equivalence_margins(protocol).items()
                if any(s.name == k and protocol in s.primary for s in specs)}
     utility, labels = protocol_display(protocol)
-    variants = [_variant(group, specs, primary, margins, labels, budget, one_shot=n == 0)
-                for k in sorted(by_variant)
-                for n, (budget, group) in enumerate(split_budgets(by_variant[k]))]
+    variants = [_variant(by_variant[k], specs, primary, margins, labels)
+                for k in sorted(by_variant)]
     return round_floats({
         "schema": SCHEMA,
         "protocol": protocol,
@@ -137,22 +136,11 @@ def equivalence_margins(protocol: str) -> dict[str, float]:
     return dict(card.equivalence_margins) if card else {}
 
 
-def split_budgets(recs: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str, Any]]]]:
-    """One protocol configuration's records per budget regime (``harness.budget``): a table
-    per regime its method records ran in, each with the reference and one-shot records (which
-    no regime changes); [(None, recs)] for records from before regimes were recorded."""
-    regimes = [b for b in BUDGETS if any(r["config"].get("budget") == b for r in recs)]
-    if not regimes:
-        return [(None, recs)]
-    return [(b, [r for r in recs if r["config"].get("budget") in (b, None, ONE_SHOT)])
-            for b in regimes]
-
-
 def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: str | None,
-             margins: dict[str, float] | None = None, labels: dict[str, str] | None = None,
-             budget: str | None = None, one_shot: bool = True) -> dict[str, Any]:
-    """One table: a protocol configuration in one budget regime (``one_shot``: whether its
-    one-shot rows' coreset verdicts are listed here, in the first regime's table only)."""
+             margins: dict[str, float] | None = None, labels: dict[str, str] | None = None
+             ) -> dict[str, Any]:
+    """One table: a protocol configuration, every budget regime's rows in it (a row is one
+    strategy, selector, fraction, hyperparameters and budget regime)."""
     config = recs[0]["config"].get("protocol_config", {})
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
@@ -166,14 +154,14 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
     _add_ranks(rows, per_seed, specs)
     _add_verdicts(rows, per_seed, specs, margins or {})
     gi = _gold_index(rows)
-    coreset = [v for v in coreset_verdicts(rows, per_seed, specs, margins or {},
-                                           per_seed[gi] if gi is not None else None)
-               if v["budget"] == budget or (v["budget"] == ONE_SHOT and one_shot)]
+    coreset = coreset_verdicts(rows, per_seed, specs, margins or {},
+                               per_seed[gi] if gi is not None else None)
     prov = _provenance(recs)
-    label = ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
-    return {"id": stable_hash(config if budget is None else [config, budget], 8),
-            "label": label + (f" · budget={budget}" if budget else ""),
-            "protocol_config": config, "budget": budget,
+    return {"id": stable_hash(config, 8),
+            "label": ", ".join(f"{k}={v}" for k, v in sorted(config.items())),
+            "protocol_config": config,
+            "budgets": [b for b in (*BUDGETS, ONE_SHOT)
+                        if any(r["budget"] == b for r in rows)],
             "rows": _sorted_rows(rows, specs, primary),
             "source": "; ".join(v for k in ("data", "model", "benchmark")
                                 for v in prov["sources"].get(k, [])),

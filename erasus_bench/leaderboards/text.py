@@ -149,7 +149,10 @@ def row_label(row: dict[str, Any]) -> tuple[str, str, str]:
     """(strategy, selector, fraction) as shown (reference rows under the protocol's label, e.g.
     TOFU's "finetuned"); reference rows have ``—`` for the last two."""
     frac = MISSING if row["fraction"] is None else f"{row['fraction']:g}"
-    return row.get("display") or row["strategy"], row["selector"] or MISSING, frac
+    name = row.get("display") or row["strategy"]
+    if row.get("budget"):  # the budget regime it ran in (harness.budget)
+        name += f" · {row['budget']}"
+    return name, row["selector"] or MISSING, frac
 
 
 def failures_text(row: dict[str, Any]) -> str:
@@ -263,7 +266,8 @@ def coreset_answer(summary: dict[str, Any]) -> list[dict[str, str]]:
     supported / not supported there."""
     by: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
     for v in summary.get("coreset_verdicts") or []:
-        by.setdefault((v["label"], v["strategy"]), {}).setdefault(v["selector"], []).append(v)
+        table = v["label"] + (f" · {v['budget']}" if v.get("budget") else "")
+        by.setdefault((table, v["strategy"]), {}).setdefault(v["selector"], []).append(v)
     out = []
     labels = [label.replace(" · ", ", ").split(", ") for label, _ in by]
     common = set.intersection(*map(set, labels)) if labels and len({*map(tuple, labels)}) > 1 \
