@@ -14,6 +14,7 @@ from erasus_bench.harness.store import load_records
 from erasus_bench.leaderboards.html import render_html, render_index
 from erasus_bench.leaderboards.markdown import render_markdown
 from erasus_bench.leaderboards.plotdata import ablation_sentence
+from erasus_bench.leaderboards.text import coreset_answer
 from erasus_bench.leaderboards.plots import front_labels
 from erasus_bench.leaderboards.render import build_pages, render
 from erasus_bench.leaderboards.summarise import summarise
@@ -24,25 +25,27 @@ SWEEP = {"random": {0.05: 0.06, 0.1: 0.04, 0.3: 0.02},
 FULL_GAP, FULL_TIME = 0.010, 2.0
 
 
-def write_sweep(root: Path) -> Path:
+def write_sweep(root: Path, budget: str | None = None, scale: float = 1.0) -> Path:
     results = root / "results"
     recs = []
     for seed in range(3):
-        jitter = 0.001 * seed
+        jitter = 0.001 * seed * scale
         recs += [make_record("original", None, None, seed, 0.2 + jitter),
                  make_record("retrain", None, None, seed, 0.0)]
         for sel, by_frac in SWEEP.items():
             for frac, gap in by_frac.items():
-                r = make_record("finetune", sel, frac, seed, gap + jitter)
+                r = make_record("finetune", sel, frac, seed, gap * scale + jitter)
                 r["metrics"]["unlearn_time"] = FULL_TIME * frac + 0.01 * seed
                 recs.append(r)
-        r = make_record("finetune", "full", 1.0, seed, FULL_GAP + jitter)
+        r = make_record("finetune", "full", 1.0, seed, FULL_GAP * scale + jitter)
         r["metrics"]["unlearn_time"] = FULL_TIME + 0.01 * seed
         recs.append(r)
     for i, r in enumerate(recs):
         c = r["config"]
+        if budget and c["strategy"] == "finetune":
+            c["budget"] = budget
         path = results / "general" / "random_digits" / (
-            f"{c['strategy']}__{c['selector']}__{c['fraction']}__s{c['seed']}__{i}.json")
+            f"{c['strategy']}__{c['selector']}__{c['fraction']}__{budget}__s{c['seed']}__{i}.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(r))
     return results
@@ -65,6 +68,21 @@ def test_ablation_plot_and_sentence(tmp_path: Path) -> None:
     assert "the random control reaches 0.041" in sentence
     assert sentence in html.replace("&#39;", "'")
     assert "k_center" in pages["general.md"].decode().split("## Coreset ablation")[1]
+
+
+def test_ablation_sentence_keeps_budget_regimes_apart(tmp_path: Path) -> None:
+    write_sweep(tmp_path, "steps")
+    results = write_sweep(tmp_path, "epochs", scale=3.0)
+    summary = summarise(load_records(results), "general")
+    (variant,) = summary["variants"]
+    steps = ablation_sentence(summary, variant, "finetune", "steps")
+    epochs = ablation_sentence(summary, variant, "finetune", "epochs")
+    assert steps is not None and steps.startswith("finetune (steps budget), 10% of the forget")
+    assert "avg_gap 0.013 [" in steps and "vs 0.011 [" in steps
+    assert epochs is not None and "avg_gap 0.039 [" in epochs and "vs 0.033 [" in epochs
+    assert ablation_sentence(summary, variant, "finetune") is None  # no rows without a regime
+    answer = {r["table"] for r in coreset_answer(summary)}
+    assert answer == {"steps", "epochs"}  # one table: only the regime tells the rows apart
 
 
 def test_no_sweep_says_so_and_gives_the_command(tmp_path: Path) -> None:

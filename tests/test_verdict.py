@@ -74,7 +74,12 @@ def test_gold_passes_and_original_fails(real_summary: dict, scenario: str) -> No
 def test_real_rows_carry_ranks(real_summary: dict) -> None:
     for v in real_summary["variants"]:
         methods = [r for r in v["rows"] if not r["reference"] and r["seeds"]]
-        assert methods and all(r["ranks"]["avg_gap"]["lo"] == 1 for r in methods)  # 3 seeds
+        ranks = [r["ranks"]["avg_gap"] for r in methods]
+        assert methods and all(k["lo"] is not None and k["cd"] > 0 for k in ranks)
+        if {len(r["seeds"]) for r in methods} == {3}:  # 3 seeds, ~100 rows: CD spans them all
+            assert all(k["lo"] == 1 for k in ranks)
+        else:  # 10 seeds: the CD shrinks and the worst rows leave the top group
+            assert len({k["group"] for k in ranks}) >= 2
         assert all(r["ranks"] == {} for r in v["rows"] if r["reference"])
 
 

@@ -84,14 +84,16 @@ def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
     return a["lo"] <= b["hi"] and b["lo"] <= a["hi"]
 
 
-def ablation_sentence(summary: dict[str, Any], variant: dict[str, Any], strategy: str
-                      ) -> str | None:
+def ablation_sentence(summary: dict[str, Any], variant: dict[str, Any], strategy: str,
+                      budget: str | None = None) -> str | None:
     """One sentence: the best selector at the swept fraction nearest the 10% claim (the largest
-    at or below 10%, else the smallest) against ``full``, on the primary metric, with CI
-    overlap and the unlearning-time ratio; None without both a coreset row and a full row."""
+    at or below 10%, else the smallest) against ``full`` in the same budget regime, on the
+    primary metric, with CI overlap and the unlearning-time ratio; None without both a coreset
+    row and a full row."""
     primary = summary["primary"]
     metric = next(m for m in summary["metrics"] if m["name"] == primary)
-    rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]]
+    rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]
+            and r.get("budget") == budget]
     full = next((r for r in rows if r["selector"] == "full" and r["cells"].get(primary)), None)
     fracs = sweep_fractions(rows, strategy)
     if full is None or not fracs:
@@ -111,7 +113,8 @@ def ablation_sentence(summary: dict[str, Any], variant: dict[str, Any], strategy
           if overlap is not None else "no CI with one seed")
     pick = (f"the best of {len(cands)} selectors on these seeds ({best['selector']})"
             if len(cands) > 1 else f"selector {best['selector']}")
-    text = (f"{strategy}, {frac:.0%} of the forget set: {pick} reaches {primary} "
+    name = f"{strategy} ({budget} budget)" if budget else strategy
+    text = (f"{name}, {frac:.0%} of the forget set: {pick} reaches {primary} "
             f"{_ci_text(cb)} vs {_ci_text(cf)} with the full forget set ({ov})")
     tb, tf = best["cells"].get(TIME_METRIC), full["cells"].get(TIME_METRIC)
     if tb and tf and tf["mean"] > 0:

@@ -198,7 +198,7 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
                                          + (f" · {budget}" if budget else "")) if name
                 else v["label"],
                 "strategy": strategy, "swept": bool(name), "svg": svg, "file": name,
-                "sentence": ablation_sentence(summary, v, strategy) if strategy else None,
+                "sentence": ablation_sentence(summary, v, strategy, budget) if strategy else None,
                 "command": ablate_command(p, strategy, v.get("protocol_config", {}), budget),
             })
     pages[files["json"]] = summary_json.encode()

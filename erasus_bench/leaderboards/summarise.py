@@ -85,7 +85,8 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
         "ignored_metrics": sorted({m for r in recs for m in (r.get("metrics") or {})} - names),
         "variants": variants,
         "coreset_rule": coreset_rule(margins, ALPHA) if margins else None,
-        "coreset_verdicts": [{"variant": v["id"], "label": v["label"], **c}
+        "coreset_verdicts": [{"variant": v["id"], "label": v["label"],
+                              "protocol_config": v["protocol_config"], **c}
                              for v in variants for c in v["coreset_verdicts"]],
         "provenance": _provenance(recs),
     })

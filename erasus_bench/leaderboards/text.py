@@ -263,24 +263,26 @@ def combined_verdict(labels: list[str]) -> str:
 def coreset_answer(summary: dict[str, Any]) -> list[dict[str, str]]:
     """Per table and strategy, at the coreset fraction nearest ``ANSWER_FRACTION``: the random
     selector's verdict (over every primary metric) and cost ratio, and the selectors that are
-    supported / not supported there."""
+    supported / not supported there. A table is named by the configuration keys and budget
+    regime that differ between tables (all of them when there is one table)."""
+    entries = summary.get("coreset_verdicts") or []
+    tables = {_answer_table(e) for e in entries}
+    shown = {k for k in {k for t in tables for k, _ in t}
+             if len(tables) == 1 or len({dict(t).get(k) for t in tables}) > 1}
     by: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
-    for v in summary.get("coreset_verdicts") or []:
-        table = v["label"] + (f" · {v['budget']}" if v.get("budget") else "")
-        by.setdefault((table, v["strategy"]), {}).setdefault(v["selector"], []).append(v)
+    for e in entries:
+        name = ", ".join(v if k == "budget" else f"{k}={v}"
+                         for k, v in _answer_table(e) if k in shown)
+        by.setdefault((name, e["strategy"]), {}).setdefault(e["selector"], []).append(e)
     out = []
-    labels = [label.replace(" · ", ", ").split(", ") for label, _ in by]
-    common = set.intersection(*map(set, labels)) if labels and len({*map(tuple, labels)}) > 1 \
-        else set()
-    for (label, strategy), sels in by.items():
+    for (name, strategy), sels in by.items():
         fractions = sorted({e["fraction"] for es in sels.values() for e in es})
         frac = min(fractions, key=lambda f: (abs(f - ANSWER_FRACTION), f))
         at = {s: [e for e in es if e["fraction"] == frac] for s, es in sels.items()}
         verdicts = {s: combined_verdict([e["verdict"] for e in es]) for s, es in at.items() if es}
         rnd = at.get("random") or []
-        parts = [p for p in label.replace(" · ", ", ").split(", ") if p not in common]
         out.append({
-            "table": ", ".join(parts), "strategy": strategy, "fraction": f"{frac:g}",
+            "table": name, "strategy": strategy, "fraction": f"{frac:g}",
             "random": verdicts.get("random", MISSING),
             "cost": ratio_text(rnd[0]["cost_ratio"]) if rnd else MISSING,
             "supported": ", ".join(sorted(s for s, v in verdicts.items() if v == "supported"))
@@ -289,3 +291,9 @@ def coreset_answer(summary: dict[str, Any]) -> list[dict[str, str]]:
                                               if v == "not supported")) or MISSING,
         })
     return out
+
+
+def _answer_table(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A coreset verdict's table as sorted (key, value) texts, the budget regime last."""
+    config = sorted((k, str(v)) for k, v in (entry.get("protocol_config") or {}).items())
+    return (*config, ("budget", str(entry.get("budget") or MISSING)))
