@@ -78,3 +78,17 @@ def test_simulated_real_difference_separates() -> None:
     # and a row that is not worse is not separated as often
     same = [rank_groups(b)[79]["group"] != 1 for b in _boards(0.0, 200)]
     assert np.mean(same) < 0.1
+
+
+def test_separation_note_says_what_the_seed_count_can_separate() -> None:
+    from erasus_bench.harness.compare import separation_note
+
+    three = separation_note(80, 3)
+    assert "CD = 79.8" in three and "no two methods can separate" in three
+    assert "at 10 seeds CD would be 43.7" in three
+    ten = separation_note(80, 10)
+    assert "CD = 43.7" in ten and "can separate" not in ten and "would be" not in ten
+    # the quoted CD is the one rank_groups applies
+    board = {i: {s: float(i == 0) for s in range(3)} for i in range(80)}
+    assert rank_groups(board)[1]["cd"] == pytest.approx(79.8, abs=0.05)
+    assert rank_groups(board)[1]["seeds"] == 3

@@ -80,6 +80,8 @@ def test_real_rows_carry_ranks(real_summary: dict) -> None:
             assert all(k["lo"] == 1 for k in ranks)
         else:  # 10 seeds: the CD shrinks and the worst rows leave the top group
             assert len({k["group"] for k in ranks}) >= 2
+        assert f"{len(methods)} methods ranked over {ranks[0]['seeds']} seeds" \
+            in v["rank_separation"]
         assert all(r["ranks"] == {} for r in v["rows"] if r["reference"])
 
 

@@ -75,12 +75,13 @@ def rank_groups(scores: Mapping[Hashable, Mapping[Any, float]], *, alpha: float 
     """Rank groups of rows from their per-seed scores (lower is better), by Nemenyi's CD.
 
     ``scores``: row key -> {seed: score}. Returns row key -> ``{"lo", "hi", "label", "group",
-    "mean_rank", "cd", "n"}``; unranked rows (fewer than 2 seeds, or missing a shared seed) get
-    None for all but ``n``.
+    "mean_rank", "cd", "seeds", "n"}`` (``seeds``: the shared seeds ranked on; ``n``: the row's
+    own); unranked rows (fewer than 2 seeds, or missing a shared seed) get None for all but
+    ``n``.
     """
     out: dict[Hashable, dict[str, Any]] = {
         k: {"lo": None, "hi": None, "label": None, "group": None, "mean_rank": None,
-            "cd": None, "n": len(s)} for k, s in scores.items()}
+            "cd": None, "seeds": None, "n": len(s)} for k, s in scores.items()}
     blocks = _blocks(scores)
     ranked = [k for k, s in scores.items() if blocks and blocks <= set(s)]
     if len(ranked) < 2:
@@ -97,10 +98,28 @@ def rank_groups(scores: Mapping[Hashable, Mapping[Any, float]], *, alpha: float 
         hi = start + len(members) - 1
         for i in members:
             out[ranked[i]].update(lo=start, hi=hi, group=group, mean_rank=float(mean_rank[i]),
-                                  cd=cd, label=str(start) if hi == start else f"{start}-{hi}")
+                                  cd=cd, seeds=len(seeds),
+                                  label=str(start) if hi == start else f"{start}-{hi}")
         remaining = [i for i in remaining if i not in members]
         start, group = hi + 1, group + 1
     return out
+
+
+def separation_note(k: int, n: int, alpha: float = ALPHA) -> str:
+    """What ``k`` methods ranked over ``n`` seeds can and cannot separate, in words."""
+    cd = critical_difference(k, n, alpha)
+    head = f"{k} methods ranked over {n} seeds: CD = {cd:.1f} mean-rank places"
+    if cd >= k - 1:
+        tail = (f", more than the largest possible gap ({k - 1}), so no two methods can "
+                "separate and every method shares the top group; read differences from the "
+                "intervals and verdicts instead")
+    else:
+        tail = (f" (the largest possible gap is {k - 1}): a method leaves the top group only "
+                f"when its mean rank is more than {cd:.1f} places below the leader's, so two "
+                "methods closer than that on average, however consistent, share a group")
+    if n < 10:
+        tail += f"; at 10 seeds CD would be {critical_difference(k, 10, alpha):.1f}"
+    return head + tail + "."
 
 
 def _blocks(scores: Mapping[Hashable, Mapping[Any, float]]) -> set[Any]:

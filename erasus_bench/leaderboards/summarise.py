@@ -16,7 +16,7 @@ from typing import Any
 
 from erasus_bench.harness.budget import BUDGETS, ONE_SHOT
 from erasus_bench.harness.spec import REFERENCE_ROWS, stable_hash
-from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups
+from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups, separation_note
 from erasus_bench.harness.precision import (LOG_FLOOR, READ_BITS, SIG_DIGITS, read_value,
                                             round_floats)
 from erasus_bench.harness.stats import mean_cis
@@ -169,8 +169,16 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
             "data_is_default": prov["data_is_default"],
             "hparams_sources": _sources(recs),
             "pairwise_rule": pairwise_rule(ALPHA),
+            "rank_separation": _separation(rows, primary),
             "verdict_rule": verdict_rule(margins, ALPHA) if margins else None,
             "coreset_verdicts": coreset}
+
+
+def _separation(rows: list[dict[str, Any]], primary: str | None) -> str | None:
+    """What this table's seeds can separate on the primary metric (None without ranks)."""
+    ranked = [r["ranks"][primary] for r in rows
+              if r["ranks"].get(primary, {}).get("seeds") is not None]
+    return separation_note(len(ranked), ranked[0]["seeds"], ALPHA) if ranked else None
 
 
 def _per_seed(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]

@@ -94,6 +94,8 @@ def rules(summary: dict[str, Any], variant: dict[str, Any] | None = None
         out.append(("Data and model", variant["source"]))
     if variant is not None and variant.get("hparams_sources"):
         out.append(("Hyperparameters", "; ".join(map(source_text, variant["hparams_sources"]))))
+    if variant is not None and variant.get("rank_separation"):
+        out.append(("What these seeds can separate", variant["rank_separation"]))
     for key, title in (("verdict_rule", "Verdict rule"), ("pairwise_rule", "Rank groups")):
         text = (variant or {}).get(key) or summary.get(key)
         if text:
