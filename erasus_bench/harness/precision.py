@@ -7,7 +7,10 @@ Another CPU or BLAS build changes a float in its last digits; a page must not. T
   in the records stay equal (ties, identical rows) whatever noise sits below that bit, and tests
   and intervals see the same numbers. A binary grid, not a decimal one: recorded values are often
   short decimals (timings in whole nanoseconds, accuracies), which a decimal grid would put
-  exactly on its rounding boundaries, where any noise decides;
+  exactly on its rounding boundaries, where any noise decides. Ranks compare values read to
+  ``RANK_BITS`` bits (about 6 digits): a value flips across a grid boundary with probability
+  ~ noise / grid spacing, and a flip that breaks an exact tie (forget-quality p-values of equal
+  KS statistics) moves a mean rank by a visible step, so ranks take the coarser grid;
 * **writing**: every float a page, its JSON or CSV carries is rounded to ``SIG_DIGITS``
   significant digits (:func:`round_floats`), sort keys and plot geometry included.
 
@@ -21,6 +24,7 @@ from typing import Any
 
 SIG_DIGITS = 6  # what pages, summary JSON and CSV carry
 READ_BITS = 27  # mantissa bits the statistics read of each per-seed value
+RANK_BITS = 20  # mantissa bits ranks compare: a tie broken by noise moves a mean rank visibly
 LOG_FLOOR = 1e-300  # p-values of exactly 0 map to log10 = -300 instead of -inf
 
 
@@ -31,14 +35,14 @@ def round_sig(x: float, digits: int = SIG_DIGITS) -> float:
     return float(f"{x:.{digits - 1}e}") + 0.0
 
 
-def read_value(x: float) -> float:
-    """A per-seed metric value as the statistics read it: mantissa rounded to ``READ_BITS``
-    bits (ties to even); non-finite values unchanged."""
+def read_value(x: float, bits: int = READ_BITS) -> float:
+    """A per-seed metric value as the statistics read it: mantissa rounded to ``bits`` bits
+    (ties to even); non-finite values unchanged."""
     x = float(x)
     if not math.isfinite(x) or x == 0:
         return x + 0.0
     mantissa, exponent = math.frexp(x)
-    return math.ldexp(round(math.ldexp(mantissa, READ_BITS)), exponent - READ_BITS)
+    return math.ldexp(round(math.ldexp(mantissa, bits)), exponent - bits)
 
 
 def round_floats(obj: Any, digits: int = SIG_DIGITS) -> Any:

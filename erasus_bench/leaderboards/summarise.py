@@ -17,8 +17,8 @@ from typing import Any
 from erasus_bench.harness.budget import BUDGETS, ONE_SHOT
 from erasus_bench.harness.spec import REFERENCE_ROWS, stable_hash
 from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups, separation_note
-from erasus_bench.harness.precision import (LOG_FLOOR, READ_BITS, SIG_DIGITS, read_value,
-                                            round_floats)
+from erasus_bench.harness.precision import (LOG_FLOOR, RANK_BITS, READ_BITS, SIG_DIGITS,
+                                            read_value, round_floats)
 from erasus_bench.harness.stats import mean_cis
 from erasus_bench.harness.store import COST_FIELDS
 from erasus_bench.leaderboards.coreset import coreset_rule, coreset_verdicts
@@ -215,11 +215,12 @@ def _add_ranks(rows: list[dict[str, Any]], per_seed: list[dict[str, dict[Any, fl
                 continue
             vals = per_seed[i][s.name]
             if s.direction == "lower":
-                scores[i] = dict(vals)
+                score = dict(vals)
             elif s.direction == "higher":
-                scores[i] = {k: -v for k, v in vals.items()}
+                score = {k: -v for k, v in vals.items()}
             else:
-                scores[i] = {k: abs(v - gold[k]) for k, v in vals.items() if k in gold}
+                score = {k: abs(v - gold[k]) for k, v in vals.items() if k in gold}
+            scores[i] = {k: read_value(v, RANK_BITS) for k, v in score.items()}
         for i, rank in rank_groups(scores, alpha=ALPHA).items():
             rows[i]["ranks"][s.name] = rank
 
