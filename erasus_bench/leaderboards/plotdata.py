@@ -39,9 +39,21 @@ def plot_files(summary: dict[str, Any]) -> dict[str, str]:
         out["tradeoff"] = f"{p}_tradeoff.svg"
     for v in summary["variants"]:
         for strategy, budget in swept_strategies(v):
-            key = f"{v['id']}-{strategy}" + (f"-{budget}" if budget else "")
+            key = ablation_key(v, strategy, budget)
             out[f"ablation-{key}"] = f"{p}_ablation_{key.replace('-', '_')}.svg"
     return out
+
+
+def ablation_key(variant: dict[str, Any], strategy: str, budget: str | None) -> str:
+    """The id of one (table, strategy, budget regime) ablation plot."""
+    return f"{variant['id']}-{strategy}" + (f"-{budget}" if budget else "")
+
+
+def sweep_rows(variant: dict[str, Any], strategy: str, budget: str | None
+               ) -> list[dict[str, Any]]:
+    """``strategy``'s method rows of the table in regime ``budget``."""
+    return [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]
+            and r.get("budget") == budget]
 
 
 def swept_strategies(variant: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -92,8 +104,7 @@ def ablation_sentence(summary: dict[str, Any], variant: dict[str, Any], strategy
     row and a full row."""
     primary = summary["primary"]
     metric = next(m for m in summary["metrics"] if m["name"] == primary)
-    rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]
-            and r.get("budget") == budget]
+    rows = sweep_rows(variant, strategy, budget)
     full = next((r for r in rows if r["selector"] == "full" and r["cells"].get(primary)), None)
     fracs = sweep_fractions(rows, strategy)
     if full is None or not fracs:

@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from erasus_bench.leaderboards import text as tx
-from erasus_bench.leaderboards.plotdata import TIME_METRIC, sweep_fractions, tradeoff_panels
+from erasus_bench.leaderboards.plotdata import (TIME_METRIC, sweep_fractions, sweep_rows,
+                                                tradeoff_panels)
 from erasus_bench.leaderboards.ordering import gold_means, quality_key
 
 # log-scale tick labels use mathtext, whose font lookups log a line per missing TeX font
@@ -229,8 +230,7 @@ def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
     horizontal ceiling band."""
     primary = summary["primary"]
     metrics = {m["name"]: m for m in summary["metrics"]}
-    rows = [r for r in variant["rows"] if r["strategy"] == strategy and not r["reference"]
-            and r.get("budget") == budget]
+    rows = sweep_rows(variant, strategy, budget)
     fracs = sweep_fractions(rows, strategy)
     if len(fracs) < 2:
         return None

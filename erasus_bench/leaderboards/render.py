@@ -170,8 +170,9 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
     # imported here so that a run whose pages are up to date does not pay for them
     from erasus_bench.leaderboards.html import render_html
     from erasus_bench.leaderboards.markdown import render_markdown
-    from erasus_bench.leaderboards.plotdata import (ablation_sentence, ablation_strategy,
-                                                    swept_strategies, tradeoff_axes)
+    from erasus_bench.leaderboards.plotdata import (ablation_key, ablation_sentence,
+                                                    ablation_strategy, swept_strategies,
+                                                    tradeoff_axes)
     from erasus_bench.leaderboards.plots import ablation_svg, figure_svg, tradeoff_figure
     from erasus_bench.leaderboards.summarise import summary_to_csv
 
@@ -188,8 +189,7 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
     for v in summary["variants"]:
         fallback, _ = ablation_strategy(v, summary["primary"])
         for strategy, budget in swept_strategies(v) or [(fallback, None)]:
-            key = f"{v['id']}-{strategy}" + (f"-{budget}" if budget else "")
-            name = names.get(f"ablation-{key}")
+            name = names.get(f"ablation-{ablation_key(v, strategy, budget)}")
             svg = ablation_svg(summary, v, strategy, budget) if name and strategy else None
             if name and svg:
                 pages[name] = svg.encode()

@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from erasus_bench.harness.budget import BUDGETS, ONE_SHOT
 from erasus_bench.harness.spec import REFERENCE_ROWS, stable_hash
 from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups, separation_note
 from erasus_bench.harness.precision import (LOG_FLOOR, RANK_BITS, READ_BITS, SIG_DIGITS,
@@ -161,8 +160,6 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
     return {"id": stable_hash(config, 8),
             "label": ", ".join(f"{k}={v}" for k, v in sorted(config.items())),
             "protocol_config": config,
-            "budgets": [b for b in (*BUDGETS, ONE_SHOT)
-                        if any(r["budget"] == b for r in rows)],
             "rows": _sorted_rows(rows, specs, primary),
             "source": "; ".join(v for k in ("data", "model", "benchmark")
                                 for v in prov["sources"].get(k, [])),

@@ -267,14 +267,13 @@ def coreset_answer(summary: dict[str, Any]) -> list[dict[str, str]]:
     selector's verdict (over every primary metric) and cost ratio, and the selectors that are
     supported / not supported there. A table is named by the configuration keys and budget
     regime that differ between tables (all of them when there is one table)."""
-    entries = summary.get("coreset_verdicts") or []
-    tables = {_answer_table(e) for e in entries}
+    entries = [(e, _answer_table(e)) for e in summary.get("coreset_verdicts") or []]
+    tables = {t for _, t in entries}
     shown = {k for k in {k for t in tables for k, _ in t}
              if len(tables) == 1 or len({dict(t).get(k) for t in tables}) > 1}
     by: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
-    for e in entries:
-        name = ", ".join(v if k == "budget" else f"{k}={v}"
-                         for k, v in _answer_table(e) if k in shown)
+    for e, table in entries:
+        name = ", ".join(v if k == "budget" else f"{k}={v}" for k, v in table if k in shown)
         by.setdefault((name, e["strategy"]), {}).setdefault(e["selector"], []).append(e)
     out = []
     for (name, strategy), sels in by.items():
