@@ -123,26 +123,38 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
                     leaderboards_dir: str, cache_dir: str | None, no_render: bool) -> None:
     """Build the grid (validating every name and value), run it, render; exit 1 on failures.
     ``options``: protocol options given on the command line (None = not given)."""
+    from erasus_bench.harness import plans
     from erasus_bench.harness.budget import parse_budgets
-    from erasus_bench.harness.grid import build_grid
-    from erasus_bench.harness.run import run_grid
+    from erasus_bench.harness.cache_dir import default_cache_dir
     from erasus_bench.registry import PROTOCOLS
 
-    card = PROTOCOLS.entry(protocol).meta["card"]
-    given = {k: v for k, v in options.items() if v is not None}
-    _, config, cells = build_grid(protocol, given, strategies, selectors, fractions,
-                                  card.default_seeds if seeds is None else seeds,
-                                  parse_budgets(budgets) if budgets else card.budgets)
     if workers is not None and workers < 1:
         raise UserError(f"--workers {workers} is invalid: must be >= 1")
-    command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
-                        command=command, workers=workers, force=force)
+    card = PROTOCOLS.entry(protocol).meta["card"]
+    given = {k: v for k, v in options.items() if v is not None}
+    request = {"protocol": protocol, "options": given, "strategies": strategies,
+               "selectors": selectors, "fractions": fractions,
+               "seeds": card.default_seeds if seeds is None else seeds,
+               "budgets": parse_budgets(budgets) if budgets else list(card.budgets)}
+    cache = cache_dir or default_cache_dir()
+    done = None if force else plans.done_count(cache, request, results_dir)
+    outcomes: list[Any] = []
+    if done is None:  # the grid is expanded (torch and every plugin imported) only when needed
+        from erasus_bench.harness.grid import build_grid
+        from erasus_bench.harness.run import run_grid
+
+        _, config, cells = build_grid(protocol, given, strategies, selectors, fractions,
+                                      request["seeds"], request["budgets"])
+        plans.remember(cache, request, cells)
+        command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
+                            command=command, workers=workers, force=force)
+        done = len(cells) - len(outcomes)
     if not no_render:
         _render(results_dir, leaderboards_dir, [protocol])
     counts = Counter(o.status for o in outcomes)
-    click.echo(f"{len(cells)} cells: {counts['ok']} ran ok, {counts['failed']} failed, "
-               f"{len(cells) - len(outcomes)} already done")
+    click.echo(f"{done + len(outcomes)} cells: {counts['ok']} ran ok, {counts['failed']} "
+               f"failed, {done} already done")
     if Path(results_dir).resolve() != Path("results").resolve():
         page = Path(leaderboards_dir) / f"{protocol}.html"
         click.echo(f"Your records: {results_dir}/; your pages: {page}" if not no_render else
@@ -162,10 +174,10 @@ def _render(results_dir: str, out_dir: str, protocols: list[str] | None,
             reuse: bool = True) -> None:
     from erasus_bench.leaderboards.render import render
 
-    written = render(Path(results_dir), Path(out_dir), protocols, reuse=reuse)
-    for path in written:
-        click.echo(f"wrote {path}")
-    if not written:
+    changed = render(Path(results_dir), Path(out_dir), protocols, reuse=reuse)
+    for path in changed:
+        click.echo(f"{'wrote' if path.is_file() else 'removed'} {path}")
+    if not changed:
         click.echo(f"pages in {out_dir} are up to date")
 
 
@@ -192,8 +204,7 @@ def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check
         raise UserError(f"results folder {results_dir!r} does not exist or is not a folder")
     stale = stale_pages(results_dir, out_dir, list(protocols) or None)
     if stale:
-        for name in stale:
-            state = "missing" if not (Path(out_dir) / name).is_file() else "differs"
+        for name, state in stale.items():
             click.echo(f"stale: {Path(out_dir) / name} ({state})", err=True)
         click.echo(f"{len(stale)} page(s) in {out_dir} do not match {results_dir}; run "
                    f"`erasus-bench render` and commit the result", err=True)
@@ -214,10 +225,11 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
            out: str | None, cache_dir: str | None, no_render: bool) -> None:
     """Coreset ablation: one strategy x every selector x each fraction, then render (the
     protocol page gains the ablation plot and its one-sentence answer)."""
-    from erasus_bench.harness.grid import parse_fractions
+    from erasus_bench.harness.grid import check_sweepable, parse_fractions
 
     if "," in strategy:
         raise UserError(f"--strategy takes one strategy, got {strategy!r}")
+    check_sweepable(protocol, strategy)
     options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model}
     _run_and_render(protocol, [strategy], _split(selectors), parse_fractions(fractions), seeds,
                     budgets, options, workers, force,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,6 +57,12 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     assert "0 ran ok" in again.stdout and "14 already done" in again.stdout
     assert "pages in leaderboards are up to date" in again.stdout
     assert {p: Path(p).stat().st_mtime_ns for p in mtimes} == mtimes  # nothing rewritten
+    # a fully cached rerun reads its remembered plan: neither torch nor a plugin is imported
+    probe = subprocess.run([sys.executable, "-X", "importtime", "-m", "erasus_bench.cli", "run",
+                            "--protocol", "general", *REDUCED], cwd=tmp_path, capture_output=True,
+                           text=True)
+    assert probe.returncode == 0 and "14 already done" in probe.stdout, probe.stderr[-2000:]
+    assert not re.search(r"\|\s+torch$", probe.stderr, re.M)
 
 
 def test_out_folder_of_ones_own(tmp_path: Path, cache_dir: str) -> None:

@@ -61,11 +61,13 @@ def test_report_json_csv_md_and_table(tmp_path: Path) -> None:
     (["report", "--protocol", "general", "--results-dir", "missing"], "missing"),
     (["report", "--protocol", "general", "--format", "xml"], "table"),
     (["ablate", "--protocol", "general", "--strategy", "finetun"], "finetune"),
-    (["ablate", "--protocol", "general", "--strategy", "finetune", "--fractions", "0,0.1"],
-     "fraction"),
+    (["ablate", "--protocol", "general", "--strategy", "gradient_ascent", "--fractions",
+      "0,0.1"], "fraction"),
     (["ablate", "--protocol", "nope", "--strategy", "finetune"], "general"),
-    (["ablate", "--protocol", "general", "--strategy", "finetune", "--selectors", "nope"],
+    (["ablate", "--protocol", "general", "--strategy", "gradient_ascent", "--selectors", "nope"],
      "random"),
+    (["ablate", "--protocol", "general", "--strategy", "fisher_forgetting"],
+     "coreset-invariant"),
     (["render", "--check", "--results-dir", "missing"], "missing"),
 ])
 def test_bad_input_exits_2(args: list[str], expected: str, tmp_path: Path) -> None:

@@ -188,10 +188,33 @@ def test_strategy_forgets_half_way_to_gold(strategy: str, class_tuning_setting) 
 def test_forget_free_strategies_are_declared() -> None:
     assert {s for s, p in STRATEGY_CASES if p == "general"} - set(EFFECTIVE_CASES) == \
         {"finetune", "l1_sparse"}
+    assert all(STRATEGIES.get(s).coreset_invariant for s in ("finetune", "l1_sparse"))
+
+
+INVARIANT_CASES = [(s, p, scenario) for s, p in STRATEGY_CASES
+                   if STRATEGIES.get(s).coreset_invariant
+                   for scenario in (("random", "class") if p == "general" else (None,))]
+
+
+@pytest.mark.parametrize(("strategy", "protocol", "scenario"), INVARIANT_CASES)
+def test_coreset_invariant_strategies_ignore_the_coreset(
+        strategy: str, protocol: str, scenario: str | None, request: pytest.FixtureRequest
+) -> None:
+    """A strategy declared coreset-invariant (run once per seed, with the ``full`` selector)
+    gives the same model with a random 10% coreset as with the whole forget set."""
+    if scenario == "class":
+        setting, config = request.getfixturevalue("class_tuning_setting")
+    else:
+        setting = request.getfixturevalue(f"{protocol}_setting")
+        config = request.getfixturevalue(f"{protocol}_config")
+    small, whole = (unlearn(cell(protocol, config, strategy, sel, frac), setting)
+                    for sel, frac in (("random", 0.1), ("full", 1.0)))
+    assert len(small.coreset) < len(whole.coreset)
+    assert same(state(small.model), state(whole.model)), f"{strategy} depends on its coreset"
 
 
 EPOCHS_CASES = [(s, p) for s, p in STRATEGY_CASES
-                if is_iterative(STRATEGIES.get(s)) and STRATEGIES.get(s).uses_forget]
+                if is_iterative(STRATEGIES.get(s)) and not STRATEGIES.get(s).coreset_invariant]
 
 
 @pytest.mark.parametrize(("strategy", "protocol"), EPOCHS_CASES)

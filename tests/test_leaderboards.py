@@ -149,7 +149,7 @@ def test_render_is_deterministic_and_self_contained(tmp_path: Path) -> None:
     assert "![tradeoff plot](general_tradeoff.svg)" in first["general.md"].decode()
     second = {p.name: p.read_bytes() for p in render(results, tmp_path / "again")}
     assert first == second
-    assert stale_pages(results, out) == []
+    assert stale_pages(results, out) == {}
     html = first["general.html"].decode()
     assert "embedded default data, not a published benchmark" in html
     assert "scikit-learn load_digits" in html and "MLP 64-128-128-10" in html

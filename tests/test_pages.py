@@ -16,7 +16,7 @@ from erasus_bench.leaderboards.markdown import render_markdown
 from erasus_bench.leaderboards.plotdata import ablation_sentence
 from erasus_bench.leaderboards.text import coreset_answer
 from erasus_bench.leaderboards.plots import front_labels
-from erasus_bench.leaderboards.render import build_pages, render
+from erasus_bench.leaderboards.render import build_pages, render, stale_pages
 from erasus_bench.leaderboards.summarise import summarise
 
 # selector -> avg_gap by fraction (k_center is best at 10%); full: 0.010 at fraction 1
@@ -103,6 +103,24 @@ def test_svg_is_deterministic_without_dates(tmp_path: Path) -> None:
     html = first["general.html"].decode()
     assert "<dc:date>" not in html and not re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(?!Z)",
                                                      html)
+
+
+def test_plot_without_records_is_flagged_and_removed(tmp_path: Path) -> None:
+    """A sweep plot whose records are gone (e.g. a strategy declared coreset-invariant) is
+    named by ``render --check`` and removed by ``render``; other protocols' files are kept."""
+    results, out = write_sweep(tmp_path), tmp_path / "out"
+    sweep = [p.name for p in render(results, out) if "_ablation_" in p.name]
+    assert sweep and stale_pages(results, out) == {}
+    (out / "tofu_ablation_x.svg").write_text("<svg/>")
+    for path in (results / "general" / "random_digits").glob("finetune__*"):
+        if "__full__" not in path.name:
+            path.unlink()
+    assert {n: s for n, s in stale_pages(results, out).items() if s == "orphaned"} == \
+        dict.fromkeys(sweep, "orphaned")
+    removed = [p for p in render(results, out) if not p.exists()]
+    assert sorted(p.name for p in removed) == sorted(sweep)
+    assert (out / "tofu_ablation_x.svg").is_file()
+    assert stale_pages(results, out) == {}
 
 
 def _row(rows: list[dict[str, Any]], strategy: str) -> dict[str, Any]:

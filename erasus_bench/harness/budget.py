@@ -9,8 +9,9 @@
   label, SalUn, SCRUB's min-steps) or one loader over forget + a fixed retain share (bad
   teacher) keep that retain work per epoch, as published (``Strategy.steps_for_epochs``).
 * ``one_shot``: strategies without an iterative budget (SSD, Fisher forgetting) run once.
-* Coreset-invariant strategies (never read the forget set: finetune, l1_sparse) run once per
-  seed with the ``full`` selector in the ``steps`` regime and are shown as such.
+* Coreset-invariant strategies (``Strategy.coreset_invariant``: finetune and l1_sparse never
+  read the forget set, Fisher forgetting reads only which classes it holds) run once per seed
+  with the ``full`` selector, iterative ones in the ``steps`` regime, and are shown as such.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def regimes_for(strategy_cls: type, budgets: Sequence[str]) -> list[str]:
     coreset-invariant, else each of ``budgets``."""
     if not is_iterative(strategy_cls):
         return [ONE_SHOT]
-    if not strategy_cls.uses_forget:
+    if strategy_cls.coreset_invariant:
         return ["steps"]
     return list(budgets)
 

@@ -12,12 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from erasus_bench.harness.cache_dir import default_cache_dir
 from erasus_bench.harness.spec import stable_hash
-
-
-def default_cache_dir() -> Path:
-    """``$ERASUS_BENCH_CACHE`` or ``~/.cache/erasus-bench``."""
-    return Path(os.environ.get("ERASUS_BENCH_CACHE", Path.home() / ".cache" / "erasus-bench"))
 
 
 class ModelCache:

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from erasus_bench.errors import UserError
 from erasus_bench.harness.budget import regimes_for
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
-from erasus_bench.protocols.base import Protocol
 from erasus_bench.protocols.tuned import TUNING_SEED_BASE
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, Registry
+
+if TYPE_CHECKING:  # a cached rerun parses its fractions without loading torch
+    from erasus_bench.protocols.base import Protocol
 
 DEFAULT_FRACTIONS = (0.1,)
 DEFAULT_SEEDS = 3
@@ -45,6 +47,19 @@ def applicable(registry: Registry[Any], protocol: Protocol, names: Sequence[str]
     return list(dict.fromkeys(names))
 
 
+def check_sweepable(protocol_name: str, strategy: str) -> None:
+    """A UserError unless ``strategy`` applies to the protocol and its result depends on the
+    coreset (a coreset ablation of a coreset-invariant strategy is flat by construction)."""
+    protocol: Protocol = PROTOCOLS.get(protocol_name)()
+    applicable(STRATEGIES, protocol, [strategy])
+    if STRATEGIES.get(strategy).coreset_invariant:
+        valid = [s for s in applicable(STRATEGIES, protocol, None)
+                 if not STRATEGIES.get(s).coreset_invariant]
+        raise UserError(f"strategy {strategy!r} is coreset-invariant (every coreset of the forget"
+                        f" set gives it the same model), so its coreset sweep is flat; valid "
+                        f"choices: {', '.join(valid)}")
+
+
 def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence[str] | None,
                selectors: Sequence[str] | None, fractions: Sequence[float], seeds: int,
                budgets: Sequence[str] = ("steps",)
@@ -67,7 +82,7 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
     for seed in range(seeds):
         for strategy in strategy_names:
             cls = STRATEGIES.get(strategy)
-            chosen = selector_names if cls.uses_forget else ["full"]
+            chosen = ["full"] if cls.coreset_invariant else selector_names
             for budget in regimes_for(cls, budgets):
                 hp, source = protocol.resolved_hparams(strategy, config, budget)
                 for selector in chosen:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-from erasus_bench.harness.cache import default_cache_dir
+from erasus_bench.harness.cache_dir import default_cache_dir
 from erasus_bench.harness.executor import LocalExecutor
 from erasus_bench.harness.runner import CellOutcome, RunContext, prepare, run_cell
 from erasus_bench.harness.spec import CellSpec

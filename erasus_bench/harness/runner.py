@@ -16,7 +16,7 @@ from torch import nn
 
 from erasus_bench.harness.budget import build_strategy
 from erasus_bench.harness.cache import ModelCache
-from erasus_bench.harness.cost import count_cost
+from erasus_bench.harness.cost import Cost, count_cost
 from erasus_bench.harness.env import environment
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import SCHEMA, record_path, write_atomic
@@ -103,6 +103,47 @@ class Unlearned:
     cost: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """A coreset and what choosing it cost: seconds (score-network training included) and
+    compute, as measured when it was computed."""
+
+    idx: np.ndarray
+    seconds: float
+    cost: Cost
+
+
+_SELECTIONS: dict[tuple[int, str, int, int], tuple[Setting, Selection]] = {}
+_MAX_SELECTIONS = 256
+
+
+def select_coreset(spec: CellSpec, setting: Setting, k: int) -> Selection:
+    """The cell's coreset of ``k`` forget samples. Selectors are deterministic under a seed, so
+    a coreset is computed once per (setting, selector, k, seed) in this process and shared by
+    every strategy of that seed; each of their cells is charged the time and compute measured
+    when it was computed, as if it had computed it itself."""
+    assert spec.selector is not None
+    key = (id(setting), spec.selector, k, spec.seed)
+    if key in _SELECTIONS:
+        return _SELECTIONS[key][1]
+    n = len(setting.forget)
+    torch.manual_seed(spec.seed)
+    ctx = SelectionContext(setting.base, setting.forget, setting.adapter, spec.seed,
+                           setting.num_classes, setting.early_models, setting.early_train_s)
+    selector = SELECTORS.get(spec.selector)()
+    start = time.perf_counter()
+    with count_cost([setting.base, *setting.early_models]) as cost:
+        idx = check_coreset(selector.select(ctx, k), n, k, spec.selector)
+    seconds = time.perf_counter() - start
+    if selector.uses_early_models and setting.early_models:
+        seconds += setting.early_train_s  # training the score networks is part of selecting
+    if len(_SELECTIONS) >= _MAX_SELECTIONS:
+        _SELECTIONS.pop(next(iter(_SELECTIONS)))
+    # the setting is kept with its coreset so that its id cannot be reused while the key lives
+    _SELECTIONS[key] = (setting, Selection(idx, seconds, cost))
+    return _SELECTIONS[key][1]
+
+
 def unlearn(spec: CellSpec, setting: Setting) -> Unlearned:
     """Apply the cell's selector and strategy, timing and counting both."""
     if spec.strategy == "original":
@@ -111,18 +152,9 @@ def unlearn(spec: CellSpec, setting: Setting) -> Unlearned:
         t = setting.gold_train_s
         return Unlearned(setting.gold, None, {"select_s": 0.0, "unlearn_s": t}, t, {})
     assert spec.selector is not None and spec.fraction is not None
-    n = len(setting.forget)
-    k = max(1, round(spec.fraction * n))
-    torch.manual_seed(spec.seed)
-    ctx = SelectionContext(setting.base, setting.forget, setting.adapter, spec.seed,
-                           setting.num_classes, setting.early_models, setting.early_train_s)
-    selector = SELECTORS.get(spec.selector)()
-    start = time.perf_counter()
-    with count_cost([setting.base, *setting.early_models]) as select_cost:
-        idx = check_coreset(selector.select(ctx, k), n, k, spec.selector)
-    select_s = time.perf_counter() - start
-    if selector.uses_early_models and setting.early_models:
-        select_s += setting.early_train_s  # training the score networks is part of selecting
+    k = max(1, round(spec.fraction * len(setting.forget)))
+    chosen = select_coreset(spec, setting, k)
+    idx, select_s, select_cost = chosen.idx, chosen.seconds, chosen.cost
     strategy = STRATEGIES.get(spec.strategy)
     task = UnlearnTask(model=copy.deepcopy(setting.base),
                        original=copy.deepcopy(setting.base).requires_grad_(False).eval(),

@@ -74,11 +74,16 @@ def sweep_fractions(rows: list[dict[str, Any]], strategy: str) -> list[float]:
 
 def ablation_strategy(variant: dict[str, Any], primary: str) -> tuple[str | None, bool]:
     """(strategy, swept): the strategy with the most fractions (ties: the leader's strategy,
-    then by name) and whether it has at least two; (leader's strategy, False) otherwise."""
+    then by name) and whether it has at least two; (leader's strategy, False) otherwise. The
+    leader is the best row's strategy among those run with a coreset (coreset-invariant ones
+    have only ``full`` rows and cannot be swept)."""
     rows = [r for r in variant["rows"] if not r["reference"]]
     if not rows:
         return None, False
-    leader = next((r["strategy"] for r in rows if r["cells"].get(primary)), rows[0]["strategy"])
+    sweepable = [r for r in rows if r["strategy"] in {q["strategy"] for q in rows
+                                                       if q["selector"] != "full"}] or rows
+    leader = next((r["strategy"] for r in sweepable if r["cells"].get(primary)),
+                  sweepable[0]["strategy"])
     best = max(sorted({r["strategy"] for r in rows}),
                key=lambda s: (len(sweep_fractions(rows, s)), s == leader))
     if len(sweep_fractions(rows, best)) >= 2:

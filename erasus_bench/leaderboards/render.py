@@ -40,6 +40,7 @@ class RenderPlan:
     pages: dict[str, bytes] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)  # plots of rendered protocols, unnamed now
 
 
 def ablate_command(protocol: str, strategy: str | None, config: dict[str, Any],
@@ -134,6 +135,8 @@ def plan_render(results_dir: str | Path, out_dir: str | Path,
     written = {**old, **{p: digests[p] for p in plan.rendered + plan.reused}}
     plan.pages[DIGEST] = digest_text({p: written[p] for p in digests if p in written}).encode()
     plan.pages[INDEX] = _index(summaries.values())
+    plan.orphans = sorted(path.name for p in plan.rendered for path in out.glob(f"{p}_*.svg")
+                          if path.name not in plan.pages)
     return plan
 
 
@@ -226,26 +229,34 @@ def build_pages(results_dir: str | Path, out_dir: str | Path,
 def render(results_dir: str | Path, out_dir: str | Path,
            protocols: Sequence[str] | None = None, *, reuse: bool = True) -> list[Path]:
     """Write the pages of :func:`plan_render` into ``out_dir``, each only when its bytes
-    changed; returns the paths written (empty when everything was up to date)."""
+    changed, and remove its orphaned plots (e.g. the sweep of a strategy whose records are
+    gone); returns the paths changed, written or removed (empty when all was up to date)."""
     out = Path(out_dir)
     plan = plan_render(results_dir, out, protocols, reuse=reuse)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    changed = []
     for name, data in plan.pages.items():
         path = out / name
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
-            written.append(path)
-    return written
+            changed.append(path)
+    for name in plan.orphans:
+        (out / name).unlink()
+        changed.append(out / name)
+    return changed
 
 
 def stale_pages(results_dir: str | Path, out_dir: str | Path,
-                protocols: Sequence[str] | None = None) -> list[str]:
-    """Names of pages in ``out_dir`` that are missing or differ from a fresh render (for
-    ``render --check``); empty when the committed pages are up to date. The digest file is
-    not a page: it keys the reuse of pages, and changes with any byte of a record, also where
-    the pages do not (``tests/test_committed.py`` keeps the committed one current)."""
+                protocols: Sequence[str] | None = None) -> dict[str, str]:
+    """Pages of ``out_dir`` that are ``missing``, ``differ`` from a fresh render, or are
+    ``orphaned`` plots that no record produces any more, name -> state (for ``render
+    --check``); empty when the committed pages are up to date. The digest file is not a page: it keys the reuse of pages, and
+    changes with any byte of a record, also where the pages do not (``tests/test_committed.py``
+    keeps the committed one current)."""
     out = Path(out_dir)
-    return [name for name, data in build_pages(results_dir, out, protocols).items()
-            if name != DIGEST and (not (out / name).is_file()
-                                   or (out / name).read_bytes() != data)]
+    plan = plan_render(results_dir, out, protocols, reuse=False)
+    stale = {name: "missing" if not (out / name).is_file() else "differs"
+             for name, data in plan.pages.items()
+             if name != DIGEST and (not (out / name).is_file()
+                                    or (out / name).read_bytes() != data)}
+    return {**stale, **dict.fromkeys(plan.orphans, "orphaned")}

@@ -21,8 +21,11 @@ class Strategy(ABC):
     (sklearn style: stored as same-named attributes, no logic); ``unlearn`` does the work."""
 
     name: ClassVar[str] = ""
-    # False for methods that never read the forget set (fine-tuning on retain): coreset-invariant
+    # False for methods that never read the forget set (fine-tuning on retain)
     uses_forget: ClassVar[bool] = True
+    # True when every coreset of the forget set gives the same model (the method never reads the
+    # forget set, or reads only which classes it holds): run once, with the ``full`` selector
+    coreset_invariant: ClassVar[bool] = False
     # True for methods whose reference code reads the whole training set (task.full_forget)
     reads_training_set: ClassVar[bool] = False
 

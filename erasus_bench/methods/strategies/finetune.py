@@ -14,6 +14,7 @@ class Finetune(Strategy):
     """``steps`` optimizer steps of the training loss on retain batches; forget is unused."""
 
     uses_forget = False
+    coreset_invariant = True
 
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd") -> None:

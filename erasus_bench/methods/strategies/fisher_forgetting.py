@@ -65,7 +65,12 @@ class FisherForgetting(Strategy):
     (``forgotten_classes``): the forgotten classes' output rows get mean 0 and variance
     ``class_var`` (before ``extra_factor``, as in the notebook). The notebook finds the output
     layer by ``size(0) == num_classes``; here it is the adapter's ``last_layer``. ``max_var``
-    optionally caps the final variance (OPTML's port caps the std at 1e-3); ``None`` = paper."""
+    optionally caps the final variance (OPTML's port caps the std at 1e-3); ``None`` = paper.
+    Coreset-invariant: the forget set is read only for which classes it holds (none that retain
+    lacks in a random forget set; the forgotten class in a class forget set, which every coreset
+    of it holds), so it runs once per seed with the ``full`` selector."""
+
+    coreset_invariant = True
 
     def __init__(self, alpha: float = 1e-6, eps: float = 1e-8, max_inv_fisher: float = 1e3,
                  max_inv_fisher_head: float = 1e2, extra_factor: float = 10.0,

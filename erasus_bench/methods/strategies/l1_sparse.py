@@ -16,6 +16,7 @@ class L1Sparse(Strategy):
     """Step ``t`` minimises ``L(retain batch) + gamma * (1 - t/steps) * ||theta||_1``."""
 
     uses_forget = False
+    coreset_invariant = True
 
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd", gamma: float = 1e-4) -> None:
