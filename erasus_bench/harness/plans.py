@@ -3,6 +3,7 @@ cached rerun finds every cell done without importing torch or any plugin: the gr
 only when no plan is remembered for the request, or when a cell of it has no ok record."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -16,9 +17,11 @@ from erasus_bench.registry import ENTRY_POINT_GROUP
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
+@functools.cache
 def code_digest() -> str:
     """SHA-256 of every file of the package (code, cards, tuned hyperparameters) and of the
-    installed plugins' entry points: everything a request's grid is expanded from."""
+    installed plugins' entry points: everything a request's grid is expanded from (read once
+    per process: a run looks its plan up and, on a miss, stores it)."""
     h = hashlib.sha256()
     for path in sorted(PACKAGE.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:

@@ -250,9 +250,9 @@ def stale_pages(results_dir: str | Path, out_dir: str | Path,
                 protocols: Sequence[str] | None = None) -> dict[str, str]:
     """Pages of ``out_dir`` that are ``missing``, ``differ`` from a fresh render, or are
     ``orphaned`` plots that no record produces any more, name -> state (for ``render
-    --check``); empty when the committed pages are up to date. The digest file is not a page: it keys the reuse of pages, and
-    changes with any byte of a record, also where the pages do not (``tests/test_committed.py``
-    keeps the committed one current)."""
+    --check``); empty when the committed pages are up to date. The digest file is not a page:
+    it keys the reuse of pages, and changes with any byte of a record, also where the pages do
+    not (``tests/test_committed.py`` keeps the committed one current)."""
     out = Path(out_dir)
     plan = plan_render(results_dir, out, protocols, reuse=False)
     stale = {name: "missing" if not (out / name).is_file() else "differs"
