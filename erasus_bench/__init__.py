@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+    from torch import nn
 
 try:
     __version__ = version("erasus-bench")
@@ -28,4 +29,19 @@ def load_results(path: str | Path = "results") -> pd.DataFrame:
     return records_to_frame(records)
 
 
-__all__ = ["__version__", "load_results"]
+def evaluate(protocol: str, model: nn.Module | str, *, label: str,
+             gold: nn.Module | str | None = None, seed: int = 0,
+             results_dir: str | Path | None = None, cache_dir: str | None = None,
+             **options: Any) -> dict[str, Any]:
+    """Score ``model`` (a module in the form of the protocol's model, a state dict file, or a
+    Hugging Face folder / hub name) on ``protocol`` with its metric suite, against ``seed``'s
+    data and reference models (``gold`` replacing the protocol's gold model); ``options`` are
+    protocol options (e.g. ``dataset=...``). Returns the record (``metrics`` named as in
+    ``erasus-bench list``), also written under ``results_dir`` when one is given."""
+    from erasus_bench.harness.external import evaluate_checkpoint
+
+    return evaluate_checkpoint(protocol, model, label=label, gold=gold, seed=seed,
+                               options=options, cache_dir=cache_dir, results_dir=results_dir)
+
+
+__all__ = ["__version__", "evaluate", "load_results"]

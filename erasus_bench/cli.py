@@ -36,6 +36,8 @@ GRID_OPTIONS = (
     click.option("--split", help="Protocol forget split (tofu: forget01, forget05, forget10)."),
     click.option("--model", help="Model: hub name or local folder (tofu default: the embedded "
                  "tiny-gpt2; also smollm2-135m with the [smollm2] extra)."),
+    click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
+                 help="Any other protocol option, e.g. format=letter (repeatable)."),
     click.option("--workers", type=int, help="Worker processes (default: all cores)."),
     click.option("--force", is_flag=True, help="Redo cells that already have an ok record."),
     click.option("--results-dir", default="results", show_default=True, type=click.Path()),
@@ -95,15 +97,16 @@ def list_cmd(kind: str | None) -> None:
 def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str | None,
         fractions: str, seeds: int | None, budgets: str | None, scenario: str | None,
         dataset: str | None,
-        split: str | None, model: str | None, workers: int | None, force: bool,
-        results_dir: str, leaderboards_dir: str, out: str | None, cache_dir: str | None,
-        no_render: bool) -> None:
+        split: str | None, model: str | None, extra: tuple[str, ...], workers: int | None,
+        force: bool, results_dir: str, leaderboards_dir: str, out: str | None,
+        cache_dir: str | None, no_render: bool) -> None:
     """Run the grid on a protocol, then render its leaderboard."""
     from erasus_bench.harness.grid import parse_fractions
 
     if all_methods and (strategies or selectors):
         raise UserError("--all-methods cannot be combined with --strategies/--selectors")
-    options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model}
+    options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model,
+               **parse_options(extra)}
     _run_and_render(protocol, _split(strategies), _split(selectors), parse_fractions(fractions),
                     seeds, budgets, options, workers, force,
                     *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render)
@@ -220,9 +223,10 @@ def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check
 @click.option("--selectors", help="Comma-separated selectors (default: every applicable one).")
 @grid_options
 def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
-           seeds: int | None, budgets: str | None, scenario: str | None, dataset: str | None, split: str | None, model: str | None,
-           workers: int | None, force: bool, results_dir: str, leaderboards_dir: str,
-           out: str | None, cache_dir: str | None, no_render: bool) -> None:
+           seeds: int | None, budgets: str | None, scenario: str | None, dataset: str | None,
+           split: str | None, model: str | None, extra: tuple[str, ...], workers: int | None,
+           force: bool, results_dir: str, leaderboards_dir: str, out: str | None,
+           cache_dir: str | None, no_render: bool) -> None:
     """Coreset ablation: one strategy x every selector x each fraction, then render (the
     protocol page gains the ablation plot and its one-sentence answer)."""
     from erasus_bench.harness.grid import check_sweepable, parse_fractions
@@ -230,7 +234,8 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
     if "," in strategy:
         raise UserError(f"--strategy takes one strategy, got {strategy!r}")
     check_sweepable(protocol, strategy)
-    options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model}
+    options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model,
+               **parse_options(extra)}
     _run_and_render(protocol, [strategy], _split(selectors), parse_fractions(fractions), seeds,
                     budgets, options, workers, force,
                     *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render)
@@ -245,6 +250,8 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
 @click.option("--dataset", help="Dataset hub name or local path (default: embedded).")
 @click.option("--split", help="Protocol forget split (tofu: forget01, forget05, forget10).")
 @click.option("--model", help="Model: hub name or local folder.")
+@click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
+              help="Any other protocol option, e.g. format=letter (repeatable).")
 @click.option("--workers", type=int, help="Worker processes (default: all cores).")
 @click.option("--budget", default="steps", show_default=True,
               help="Budget regime to tune: steps (the step count) or epochs (the epoch count).")
@@ -252,8 +259,8 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
               help="Where the trial records go (default runs/tune/PROTOCOL; resumable).")
 @click.option("--cache-dir", type=click.Path(), help="Model cache.")
 def tune(protocol: str, strategies: str | None, seeds: int, scenario: str | None,
-         dataset: str | None, split: str | None, model: str | None, workers: int | None,
-         budget: str, work_dir: str | None, cache_dir: str | None) -> None:
+         dataset: str | None, split: str | None, model: str | None, extra: tuple[str, ...],
+         workers: int | None, budget: str, work_dir: str | None, cache_dir: str | None) -> None:
     """Tune each strategy's learning rate and budget knob (steps, or epochs) on held-out seeds;
     write the chosen values and the search log beside the protocol (read by `run`)."""
     from erasus_bench.harness.budget import parse_budgets
@@ -262,6 +269,7 @@ def tune(protocol: str, strategies: str | None, seeds: int, scenario: str | None
 
     options = {k: v for k, v in {"scenario": scenario, "dataset": dataset, "split": split,
                                  "model": model}.items() if v is not None}
+    options.update(parse_options(extra))
     regime = parse_budgets(budget)
     if len(regime) != 1:
         raise UserError(f"--budget takes one regime, got {budget!r}")
@@ -296,26 +304,99 @@ def report(protocol: str, fmt: str, results_dir: str) -> None:
         click.echo(report_text(protocol, results_dir, fmt), nl=False)
 
 
+# --- `erasus-bench evaluate`: a checkpoint unlearned elsewhere -> a record on the board ------
+@cli.command()
+@click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
+@click.option("--model", "checkpoint", required=True,
+              help="The unlearned checkpoint: a torch state dict file of the protocol's model "
+                   "(general), or a Hugging Face model folder / hub name (language protocols).")
+@click.option("--label", required=True, help="Its row on the board, e.g. rmu-zephyr.")
+@click.option("--gold", help="A retrained (gold) checkpoint to compare against instead of the "
+              "protocol's own gold model.")
+@click.option("--base", help="The protocol's base model option (--model of `run`), e.g. the "
+              "model the checkpoint was unlearned from.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Which seed's data split and reference models to score against.")
+@click.option("--scenario", help="Protocol scenario (general: random, class).")
+@click.option("--dataset", help="Dataset hub name or local path (default: embedded).")
+@click.option("--split", help="Protocol forget split (tofu: forget01, forget05, forget10).")
+@click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
+              help="Any other protocol option, e.g. format=letter (repeatable).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path())
+@click.option("--leaderboards-dir", default="leaderboards", show_default=True,
+              type=click.Path())
+@click.option("--cache-dir", type=click.Path(), help="Model cache.")
+@click.option("--no-render", is_flag=True, help="Skip rendering the protocol's board.")
+def evaluate(protocol: str, checkpoint: str, label: str, gold: str | None, base: str | None,
+             seed: int, scenario: str | None, dataset: str | None, split: str | None,
+             extra: tuple[str, ...], results_dir: str, leaderboards_dir: str,
+             cache_dir: str | None, no_render: bool) -> None:
+    """Score a checkpoint unlearned elsewhere with the protocol's metric suite and write its
+    record (strategy = --label, selector null, `source` naming the checkpoint)."""
+    from erasus_bench.harness.external import check_label, evaluate_checkpoint
+
+    check_label(label)
+    options = {k: v for k, v in {"scenario": scenario, "dataset": dataset, "split": split,
+                                 "model": base}.items() if v is not None}
+    options.update(parse_options(extra))
+    command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    record = evaluate_checkpoint(protocol, checkpoint, label=label, gold=gold, seed=seed,
+                                 options=options, cache_dir=cache_dir, results_dir=results_dir,
+                                 command=command)
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()
+                      if isinstance(v, float))
+    click.echo(f"wrote {record['path']} ({label}: {shown})")
+    if not no_render:
+        _render(results_dir, leaderboards_dir, [protocol])
+
+
+def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("format=letter",)`` -> ``{"format": "letter"}``; a pair without ``=`` is a UserError."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--option {pair!r} is invalid: give KEY=VALUE, e.g. format=letter")
+        out[key.strip()] = value.strip()
+    return out
+
+
 # --- `erasus-bench import`: published evaluation logs -> run records -------------------------
 @cli.command("import")
 @click.argument("logfile")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              help="Log format: auto, tofu-legacy (locuslab/tofu eval_log_aggregated.json) or "
-                   "open-unlearning (TOFU_EVAL.json).")
+              help="Log format: auto, tofu-legacy (locuslab/tofu eval_log_aggregated.json), "
+                   "open-unlearning (TOFU_EVAL.json) or lm-eval (lm_eval --output_path results "
+                   "JSON of wmdp_bio / wmdp_cyber / mmlu).")
 @click.option("--strategy", help="Row label (default: from the file name). retain/retain90 "
-              "become the `retrain` reference row, finetuned/full the `original` one.")
+              "become the `retrain` reference row, finetuned/full (and base, lm-eval) the "
+              "`original` one.")
 @click.option("--model", required=True, help="Model label, e.g. Llama-2-7b-chat-hf.")
-@click.option("--gold", help="The retain (gold) model's log, either format: forget quality is "
-              "recomputed against its per-item forget truth ratios.")
+@click.option("--gold", help="TOFU: the retain (gold) model's log, either format: forget "
+              "quality is recomputed against its per-item forget truth ratios.")
 @click.option("--split", default="forget10", show_default=True,
               help="TOFU forget split the log was evaluated on.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path())
 def import_cmd(logfile: str, fmt: str, strategy: str | None, model: str, gold: str | None,
                split: str, results_dir: str) -> None:
-    """Import a published TOFU evaluation log as a run record (protocol `tofu`)."""
-    from erasus_bench.importers import import_log
+    """Import a published evaluation log as run records (TOFU logs: protocol `tofu`; lm-eval
+    results: `wmdp-bio` / `wmdp-cyber`)."""
+    from erasus_bench.importers import (FORMATS, import_lm_eval, import_log, lm_eval_results,
+                                        read_json)
 
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if fmt not in (*FORMATS, lm_eval_results.FORMAT):
+        raise unknown_choice("format", fmt, (*FORMATS, lm_eval_results.FORMAT))
+    if fmt == lm_eval_results.FORMAT or (fmt == "auto"
+                                         and lm_eval_results.looks_like(read_json(logfile))):
+        for path, record in import_lm_eval(logfile, model=model, strategy=strategy,
+                                           results_dir=results_dir, command=command):
+            m = record["metrics"]
+            mmlu = "n/a" if m["mmlu_acc"] is None else f"{m['mmlu_acc']:.4g}"
+            click.echo(f"wrote {path} ({record['protocol']}, strategy "
+                       f"{record['config']['strategy']}: wmdp_acc {m['wmdp_acc']:.4g}, "
+                       f"mmlu_acc {mmlu})")
+        return
     path, record, notes = import_log(logfile, model=model, fmt=fmt, strategy=strategy,
                                      gold=gold, split=split, results_dir=results_dir,
                                      command=command)

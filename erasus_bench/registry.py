@@ -22,7 +22,7 @@ ENTRY_POINT_GROUP = "erasus_bench.plugins"
 
 BUILTIN_MODULES = {
     "metric": ("erasus_bench.metrics.catalogue",),
-    "protocol": ("erasus_bench.protocols.general", "erasus_bench.protocols.tofu"),
+    "protocol": (),  # every package under erasus_bench/protocols/ (``_protocol_packages``)
     "strategy": ("erasus_bench.methods.strategies",),
     "selector": ("erasus_bench.methods.selectors",),
 }
@@ -125,8 +125,20 @@ def load_plugins(kind: str | None = None) -> None:
 
 
 def _import_builtins(kind: str) -> None:
-    for module in BUILTIN_MODULES.get(kind, ()):
+    modules = _protocol_packages() if kind == "protocol" else BUILTIN_MODULES.get(kind, ())
+    for module in modules:
         importlib.import_module(module)
+
+
+def _protocol_packages() -> list[str]:
+    """The packages under ``erasus_bench.protocols`` (each registers its cards on import): a new
+    protocol is a sibling folder there and is found without being listed anywhere."""
+    import pkgutil
+
+    import erasus_bench.protocols as protocols
+
+    return [f"{protocols.__name__}.{m.name}" for m in pkgutil.iter_modules(protocols.__path__)
+            if m.ispkg]
 
 
 def _load_once(key: str, load: Callable[[], Any]) -> None:

@@ -61,3 +61,47 @@ def tofu_setting(cache_dir: str, tofu_config: dict):
     from erasus_bench.harness.runner import get_setting
 
     return get_setting("tofu", tofu_config, 0, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def wmdp_dataset(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small slice of the synthetic WMDP data in the hub schema and file layout: 16 bio
+    questions, 8 per MMLU stand-in subject, the bio forget corpus and a retain corpus named
+    ``wikitext`` (the general documents), as JSON-lines files."""
+    import json
+
+    from erasus_bench.protocols.wmdp.synthetic import generate
+
+    folder = tmp_path_factory.mktemp("wmdp-small")
+    domains = generate()
+    bio = domains["bio"][:16]
+    general = [r for s in sorted({r["subject"] for r in domains["general"]})
+               for r in [g for g in domains["general"] if g["subject"] == s][:8]]
+
+    def write(path, rows):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    hub = ("question", "choices", "answer")
+    write(folder / "wmdp-bio.jsonl", [{k: r[k] for k in hub} for r in bio])
+    for s in {r["subject"] for r in general}:
+        write(folder / "mmlu" / f"{s}.jsonl",
+              [{k: r[k] for k in hub} for r in general if r["subject"] == s])
+    write(folder / "bio-forget-corpus.jsonl", [{"text": r["document"]} for r in bio])
+    write(folder / "wikitext.jsonl", [{"text": r["document"]} for r in general])
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def wmdp_bio_config(wmdp_dataset: str) -> dict:
+    from erasus_bench.protocols.wmdp.protocol import WmdpBioProtocol
+
+    return WmdpBioProtocol().resolve_config({"dataset": wmdp_dataset})
+
+
+@pytest.fixture(scope="session")
+def wmdp_bio_setting(cache_dir: str, wmdp_bio_config: dict):
+    """Seed-0 setting of `wmdp-bio` on the small dataset (tiny GPT-2 base and gold)."""
+    from erasus_bench.harness.runner import get_setting
+
+    return get_setting("wmdp-bio", wmdp_bio_config, 0, cache_dir)

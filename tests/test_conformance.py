@@ -23,7 +23,7 @@ from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, load_plugins
 
 load_plugins()
 # every registered strategy/selector, on the protocol of each modality it applies to
-PROTOCOL_OF = {"classifier": "general", "causal_lm": "tofu"}
+PROTOCOL_OF = {"classifier": "general", "causal_lm": "tofu", "lm_corpus": "wmdp-bio"}
 STRATEGY_CASES = [(e.name, PROTOCOL_OF[m]) for e in STRATEGIES.entries() for m in e.applies_to]
 SELECTOR_CASES = [(e.name, PROTOCOL_OF[m]) for e in SELECTORS.entries() for m in e.applies_to
                   if not e.name.startswith("_")]
@@ -48,7 +48,7 @@ def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 def cell(protocol: str, config: dict, strategy: str, selector: str, fraction: float = 0.2
          ) -> CellSpec:
     hp = PROTOCOLS.get(protocol)().hparams(strategy, STRATEGIES.get(strategy).default_hparams())
-    if protocol == "tofu":
+    if protocol != "general":
         hp["steps"] = LM_STEPS
     return CellSpec(protocol, config, strategy, selector, fraction, 0, hp)
 
@@ -72,8 +72,9 @@ def poisoned(examples: Examples, k: int) -> Examples:
 def protocol_setting(request: pytest.FixtureRequest):
     """(setting, config) of the protocol named by the test's ``protocol`` parameter."""
     name = request.node.callspec.params["protocol"]
-    return (request.getfixturevalue(f"{name}_setting"),
-            request.getfixturevalue(f"{name}_config"))
+    fixture = name.replace("-", "_")
+    return (request.getfixturevalue(f"{fixture}_setting"),
+            request.getfixturevalue(f"{fixture}_config"))
 
 
 @pytest.mark.parametrize(("strategy", "protocol"), STRATEGY_CASES)
@@ -152,6 +153,10 @@ def test_suite_covers_every_builtin() -> None:
             "herding"} <= lm_selectors
     assert sum(p == "general" for _, p in STRATEGY_CASES) >= 10
     assert sum(p == "general" for _, p in SELECTOR_CASES) >= 8
+    corpus_strategies = {s for s, p in STRATEGY_CASES if p == "wmdp-bio"}
+    assert {"gradient_ascent", "grad_diff", "npo", "simnpo", "rmu",
+            "finetune"} == corpus_strategies  # idk_dpo needs questions and answers
+    assert {s for s, p in SELECTOR_CASES if p == "wmdp-bio"} == lm_selectors
 
 
 EFFECTIVE_CASES = [s for s, p in STRATEGY_CASES
@@ -205,8 +210,8 @@ def test_coreset_invariant_strategies_ignore_the_coreset(
     if scenario == "class":
         setting, config = request.getfixturevalue("class_tuning_setting")
     else:
-        setting = request.getfixturevalue(f"{protocol}_setting")
-        config = request.getfixturevalue(f"{protocol}_config")
+        setting = request.getfixturevalue(f"{protocol.replace('-', '_')}_setting")
+        config = request.getfixturevalue(f"{protocol.replace('-', '_')}_config")
     small, whole = (unlearn(cell(protocol, config, strategy, sel, frac), setting)
                     for sel, frac in (("random", 0.1), ("full", 1.0)))
     assert len(small.coreset) < len(whole.coreset)

@@ -143,7 +143,9 @@ def test_registered_for_causal_lms_only():
     for name in TINY_HPARAMS:
         assert STRATEGIES.get(name) is not None
         entry = next(e for e in STRATEGIES.entries() if e.name == name)
-        assert entry.applies_to == ("causal_lm",)
+        # idk_dpo needs question/answer pairs; the others also unlearn text corpora (WMDP)
+        assert entry.applies_to == (("causal_lm",) if name == "idk_dpo"
+                                    else ("causal_lm", "lm_corpus"))
 
 
 def test_base_model_learned_the_answers(tiny):

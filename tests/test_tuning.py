@@ -20,11 +20,11 @@ from erasus_bench.protocols.tuned import TUNING_SEED_BASE
 
 @pytest.fixture
 def tuned_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Tuned files go to a temporary folder instead of the protocol package."""
-    folder = tmp_path / "tuned"
+    """Tuned files go to a temporary folder (named as the protocol's package) instead of the
+    protocol package."""
+    folder = tmp_path / "general"
     folder.mkdir()
-    for module in ("erasus_bench.protocols.tuned", "erasus_bench.harness.tuning"):
-        monkeypatch.setattr(f"{module}.protocol_dir", lambda cls: folder)
+    monkeypatch.setattr("erasus_bench.protocols.tuned.protocol_dir", lambda cls: folder)
     return folder
 
 
@@ -86,3 +86,12 @@ def test_tofu_objective_prefers_forget_quality_only_at_retained_utility() -> Non
     assert OBJECTIVE.score(lost, base) < OBJECTIVE.score(kept, base)
     worse = [{"model_utility": 0.30, "forget_quality": 0.9}]
     assert OBJECTIVE.score(worse, base) < OBJECTIVE.score(lost, base)
+
+
+def test_protocols_sharing_a_package_keep_separate_tuned_files() -> None:
+    from erasus_bench.protocols.tuned import tuning_files
+    from erasus_bench.protocols.wmdp.protocol import WmdpBioProtocol, WmdpCyberProtocol
+
+    bio, cyber = tuning_files(WmdpBioProtocol), tuning_files(WmdpCyberProtocol)
+    assert bio[0].name == "tuned-wmdp-bio.json" and cyber[1].name == "tuning_log-wmdp-cyber.json"
+    assert tuning_files(GeneralProtocol)[0].name == "tuned.json"

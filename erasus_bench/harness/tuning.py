@@ -22,8 +22,7 @@ from erasus_bench.harness.precision import round_floats
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec, variant_name
 from erasus_bench.harness.store import load_records, write_atomic
 from erasus_bench.protocols.base import Protocol
-from erasus_bench.protocols.tuned import (LOG_FILE, TUNED_FILE, TUNING_SEED_BASE, protocol_dir,
-                                          tuned_key)
+from erasus_bench.protocols.tuned import TUNING_SEED_BASE, tuned_key, tuning_files
 from erasus_bench.registry import PROTOCOLS, STRATEGIES
 
 TUNING_CELLS = (("random", DEFAULT_FRACTIONS[0]), ("full", 1.0))  # (selector, fraction)
@@ -75,7 +74,7 @@ def plan_tuning(protocol_name: str, options: dict[str, Any], strategies: Sequenc
         regime = regimes_for(cls, [budget])[0]
         if regime != budget and not (budget == "steps" and regime == ONE_SHOT):
             continue  # e.g. coreset-invariant or one-shot strategies in the epochs regime
-        base = for_budget(protocol.hparams(strategy, cls.default_hparams()), regime)
+        base = for_budget(protocol.hparams(strategy, cls.default_hparams(), config), regime)
         space = protocol.search_space(strategy, base)
         for combo in itertools.product(*space.values()):
             values = dict(zip(space, combo))
@@ -121,17 +120,17 @@ def choose(plan: TuningPlan, results_dir: Path, command: str) -> dict[str, Any]:
              "cells": [{"selector": s, "fraction": f} for s, f in TUNING_CELLS],
              "budget": plan.budget, "command": command}
     variant = tuned_key(variant_name(plan.config), plan.budget)
-    folder = protocol_dir(type(plan.protocol))
-    tuned = _read(folder / TUNED_FILE)
+    tuned_path, log_path = tuning_files(type(plan.protocol))
+    tuned = _read(tuned_path)
     entry = tuned.setdefault("variants", {}).setdefault(variant, {"strategies": {}})
     entry.update(block)
     entry["strategies"].update(chosen)
     tuned["protocol"] = plan.protocol.name
-    write_atomic(folder / TUNED_FILE, round_floats(tuned))
-    full_log = _read(folder / LOG_FILE)
+    write_atomic(tuned_path, round_floats(tuned))
+    full_log = _read(log_path)
     full_log["protocol"] = plan.protocol.name
     full_log.setdefault("variants", {}).setdefault(variant, {}).update(log)
-    write_atomic(folder / LOG_FILE, round_floats(full_log))
+    write_atomic(log_path, round_floats(full_log))
     return entry
 
 

@@ -1,9 +1,11 @@
 """Published evaluation logs -> run records (``erasus-bench import``).
 
-Two formats: the legacy TOFU aggregated log (``tofu_legacy``) and open-unlearning's
-``TOFU_EVAL.json`` (``open_unlearning``). Every metric is recomputed (legacy) or taken by name
-(open-unlearning) with the definitions in :mod:`erasus_bench.metrics.tofu`; forget quality is
-recomputed from per-item forget truth ratios against a gold (retain-model) log when one is given.
+TOFU logs in two formats: the legacy TOFU aggregated log (``tofu_legacy``) and
+open-unlearning's ``TOFU_EVAL.json`` (``open_unlearning``); and lm-evaluation-harness results
+files (``lm_eval_results``) of WMDP/MMLU runs, as `wmdp-bio` / `wmdp-cyber` records. Every TOFU
+metric is recomputed (legacy) or taken by name (open-unlearning) with the definitions in
+:mod:`erasus_bench.metrics.tofu`; forget quality is recomputed from per-item forget truth ratios
+against a gold (retain-model) log when one is given.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from erasus_bench.errors import UserError, unknown_choice
-from erasus_bench.importers import open_unlearning, tofu_legacy
+from erasus_bench.importers import lm_eval_results, open_unlearning, tofu_legacy
 from erasus_bench.metrics import tofu as M
 
 READERS = {tofu_legacy.FORMAT: tofu_legacy, open_unlearning.FORMAT: open_unlearning}
@@ -66,7 +68,8 @@ def detect_format(data: Any, where: str) -> str:
     raise UserError(
         f"{where} is not a TOFU evaluation log (found: {keys}). Valid formats: tofu-legacy "
         f"(keys {', '.join(k for k, _ in tofu_legacy.SPLITS.values())}), open-unlearning "
-        f"(TOFU_EVAL.json: {{metric: {{agg_value, value_by_index}}}})")
+        f"(TOFU_EVAL.json: {{metric: {{agg_value, value_by_index}}}}), lm-eval (results JSON "
+        f"of wmdp/mmlu tasks: results, configs)")
 
 
 def read_log(path: str | Path, fmt: str = "auto", what: str = "log file") -> dict[str, Any]:
@@ -229,3 +232,65 @@ def import_log(path: str | Path, *, model: str, fmt: str = "auto", strategy: str
     out = record_file(results_dir, record)
     write_atomic(out, record)
     return out, record, notes
+
+
+def import_lm_eval(path: str | Path, *, model: str, strategy: str | None = None,
+                   results_dir: str | Path = "results", command: str | None = None
+                   ) -> list[tuple[Path, dict[str, Any]]]:
+    """Import an lm-eval results JSON: one record per WMDP task in it (protocol `wmdp-bio` /
+    `wmdp-cyber`, dataset ``cais/wmdp``, model ``model``, the prompt format it used). A base
+    model's file (``--strategy`` original/base/finetuned) also gives the reference row of a
+    pretrained model: chance (0.25) on WMDP with the base model's MMLU. Returns (path, record)
+    of each record written."""
+    from erasus_bench.harness.env import environment
+    from erasus_bench.harness.spec import CellSpec
+    from erasus_bench.harness.store import write_atomic
+    from erasus_bench.registry import PROTOCOLS
+
+    if not model or not LABEL.match(model.replace("/", "-")):
+        raise UserError(f"--model {model!r} is invalid: give the model's name, e.g. "
+                        f"HuggingFaceH4/zephyr-7b-beta")
+    data = read_json(path)
+    where = f"log file {str(path)!r}"
+    if not lm_eval_results.looks_like(data):
+        raise UserError(f"{where} is not an lm-eval results file (keys results and configs)")
+    label = strategy or re.sub(r"[^A-Za-z0-9_.+-]+", "_", Path(path).stem).strip("_.+-")
+    if not LABEL.match(label or ""):
+        raise UserError(f"--strategy {label!r} is invalid: use letters, digits and _ . + -")
+    low = label.lower()
+    if low in RETRAIN_ALIASES:
+        raise UserError(f"--strategy {label!r}: a pretrained model has no retrained gold on WMDP;"
+                        " its reference row (chance, the base model's MMLU) comes with the base "
+                        "model's file (--strategy original)")
+    label = "original" if low in (*ORIGINAL_ALIASES, "base") else label
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    written = []
+    for entry in lm_eval_results.read(data, where):
+        proto = PROTOCOLS.get(entry["protocol"])()
+        config = proto.resolve_config({"dataset": "cais/wmdp", "model": model,
+                                       "format": entry["format"]})
+        rows = [(label, entry["metrics"])]
+        if label == "original":
+            rows.append(("retrain", {**entry["metrics"], "wmdp_acc": 0.25}))
+        for row, metrics in rows:
+            spec = CellSpec(entry["protocol"], config, row, None, None, 0)
+            record = {
+                "schema": "erasus-bench/record/1", "protocol": entry["protocol"],
+                "config": spec.config(), "config_hash": spec.config_hash, "status": "ok",
+                "error": None,
+                "metrics": {**metrics, "unlearn_time": None, "speedup": None},
+                "per_example": {}, "timings": {}, "env": environment(),
+                "provenance": {**proto.provenance(config),
+                               "benchmark": f"WMDP-{entry['protocol'][5:]} and MMLU as logged by"
+                                            f" lm-evaluation-harness ({entry['format']} format)"},
+                "source": {"format": lm_eval_results.FORMAT, "files": [str(path)],
+                           "sha256": {str(path): sha}, **entry["details"],
+                           **({"derived": "chance reference of the imported base model"}
+                              if row == "retrain" else {})},
+                "command": command,
+                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            out = record_file(results_dir, record)
+            write_atomic(out, record)
+            written.append((out, record))
+    return written

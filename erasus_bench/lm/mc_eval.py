@@ -3,11 +3,16 @@
 ``TaskManager`` that never indexes lm-eval's built-in tasks. A number here is lm-eval's number."""
 from __future__ import annotations
 
+import io
 import json
+import logging
 import shutil
-from dataclasses import dataclass, field
+import tempfile
+from contextlib import redirect_stderr
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from torch import nn
 
@@ -40,46 +45,73 @@ class MCTask:
 
 
 def task_config(task: MCTask, folder: Path) -> dict[str, Any]:
-    """The task's YAML (beside its format's template in ``folder``), writing its rows there."""
+    """The task's YAML for an include path ``folder`` (its rows read from
+    ``folder/<task>.jsonl``)."""
     config: dict[str, Any] = {"task": task.name, "include": f"{task.fmt}_template_yaml",
                               "description": task.description, "num_fewshot": task.num_fewshot}
     if task.rows:
-        data = folder / f"{task.name}.jsonl"
-        data.write_text("".join(json.dumps({k: r[k] for k in ("question", "choices", "answer")})
-                                + "\n" for r in task.rows))
+        data = (folder / f"{task.name}.jsonl").resolve()
         config.update(dataset_path="json", dataset_name=None, test_split="test",
-                      dataset_kwargs={"data_files": {"test": str(data.resolve())}})
+                      dataset_kwargs={"data_files": {"test": str(data)}})
     else:
         config.update(task.dataset, test_split=task.split)
     return config
 
 
-def write_tasks(tasks: list[MCTask], folder: Path) -> Path:
-    """Materialise ``tasks`` as an lm-eval include path: the templates and one YAML per task."""
+def write_tasks(tasks: list[MCTask], root: Path) -> Path:
+    """``tasks`` as an lm-eval include path under ``root``: the templates, one YAML per task and
+    its rows, in a folder named by their content, written once (atomically, so parallel
+    workers share it and ``datasets`` reuses its cache of the rows)."""
     import yaml
 
-    folder.mkdir(parents=True, exist_ok=True)
+    from erasus_bench.harness.spec import stable_hash
+
+    key = stable_hash({"tasks": [asdict(t) for t in tasks],
+                       "templates": {p.name: p.read_text() for p in TEMPLATES.iterdir()}}, 16)
+    folder = root.resolve() / key
+    if folder.is_dir():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root))
     for template in TEMPLATES.iterdir():
-        shutil.copyfile(template, folder / template.name)
+        shutil.copyfile(template, tmp / template.name)
     for task in tasks:
-        (folder / f"{task.name}.yaml").write_text(yaml.safe_dump(task_config(task, folder),
-                                                                 sort_keys=False))
+        if task.rows:
+            (tmp / f"{task.name}.jsonl").write_text("".join(
+                json.dumps({k: r[k] for k in ("question", "choices", "answer")}) + "\n"
+                for r in task.rows))
+        (tmp / f"{task.name}.yaml").write_text(yaml.safe_dump(task_config(task, folder),
+                                                              sort_keys=False))
+    try:
+        tmp.rename(folder)
+    except OSError:  # another worker wrote it first
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
 def mc_accuracy(model: nn.Module, tokenizer: Any, tasks: list[MCTask], folder: Path,
                 batch_size: int = 16) -> dict[str, dict[str, float]]:
     """Task name -> ``{"acc", "acc_stderr", "n"}`` from ``lm_eval.simple_evaluate`` on the
-    in-memory ``model`` (its own device and dtype), tasks written under ``folder``."""
+    in-memory ``model`` (its own device and dtype), tasks written under ``folder``
+    (``write_tasks``)."""
     import lm_eval
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
     manager = TaskManager(include_path=str(write_tasks(tasks, folder)), include_defaults=False)
     was_training = model.training
+    # HFLM warns on every construction that an in-memory model is not a name: the documented
+    # way to score one (lm-eval's README, "external library" use)
+    logging.getLogger("lm_eval.models.huggingface").setLevel(logging.ERROR)
     lm = HFLM(pretrained=model.eval(), tokenizer=tokenizer, batch_size=batch_size)
-    out = lm_eval.simple_evaluate(model=lm, tasks=[t.name for t in tasks], task_manager=manager,
-                                  log_samples=False, bootstrap_iters=0)
+    # quiet: lm-eval draws progress bars per task and call (on sys.stderr), and records the git
+    # commit of the working directory (`git describe`, which prints "fatal: not a git
+    # repository" outside one); our records carry their own
+    with redirect_stderr(io.StringIO()), \
+            patch("lm_eval.evaluator.get_git_commit_hash", return_value=None):
+        out = lm_eval.simple_evaluate(model=lm, tasks=[t.name for t in tasks],
+                                      task_manager=manager, log_samples=False,
+                                      bootstrap_iters=0)
     model.train(was_training)
     results = out["results"]
     return {t.name: {"acc": float(results[t.name]["acc,none"]),

@@ -9,7 +9,10 @@ from torch import nn
 from erasus_bench.methods.adapter import ModelAdapter
 from erasus_bench.methods.examples import Examples
 
-ALL_MODALITIES = ("classifier", "causal_lm")
+# classifier: labelled samples; causal_lm: question/answer pairs (labels on the answer);
+# lm_corpus: text passages of a causal LM (every token a label: WMDP, MUSE)
+LM_MODALITIES = ("causal_lm", "lm_corpus")
+ALL_MODALITIES = ("classifier", *LM_MODALITIES)
 
 
 @dataclass

@@ -3,6 +3,7 @@ from erasus_bench.metrics.spec import MetricSpec, register_metric
 
 GENERAL = ("general",)
 TOFU = ("tofu",)
+WMDP = ("wmdp-bio", "wmdp-cyber")
 
 for _spec in (
     MetricSpec("avg_gap", "Avg. gap", "lower",
@@ -25,10 +26,10 @@ for _spec in (
                "(general: losses; TOFU: truth ratios)",
                ("general", "tofu"), (0.0, 1.0), primary=TOFU, log_scale=True),
     MetricSpec("unlearn_time", "Unlearn time", "lower",
-               "wall time of coreset selection plus unlearning", ("general", "tofu"),
+               "wall time of coreset selection plus unlearning", ("general", "tofu", *WMDP),
                (0.0, None), unit="s"),
     MetricSpec("speedup", "Speedup", "higher",
-               "gold retraining time / unlearn time", ("general", "tofu"), (0.0, None),
+               "gold retraining time / unlearn time", ("general", "tofu", *WMDP), (0.0, None),
                unit="x"),
 ):
     register_metric(_spec)
@@ -92,5 +93,21 @@ for _spec in (
     MetricSpec("privleak", "Privleak", "match_gold",
                "relative gap of 1 - min-k AUC to the retain model's (0: like the retain model; "
                "negative: under-unlearned)", TOFU, unit="%"),
+):
+    register_metric(_spec)
+
+
+# --- WMDP (Li et al. 2024), scored by lm-evaluation-harness (acc of wmdp_* and mmlu_* tasks) ---
+
+for _spec in (
+    MetricSpec("wmdp_acc", "WMDP acc.", "lower",
+               "accuracy on the domain's WMDP questions (4 options; chance 0.25)", WMDP,
+               (0.0, 1.0), primary=WMDP),
+    MetricSpec("mmlu_acc", "MMLU acc.", "higher",
+               "MMLU accuracy, mean over subjects weighted by their sizes (lm-eval's mmlu group)",
+               WMDP, (0.0, 1.0), primary=WMDP),
+    *(MetricSpec(f"mmlu_{s}_acc", f"MMLU {s.replace('_', ' ')}", "higher",
+                 f"accuracy on MMLU {s.replace('_', ' ')}", WMDP, (0.0, 1.0))
+      for s in ("college_biology", "virology", "college_computer_science", "computer_security")),
 ):
     register_metric(_spec)

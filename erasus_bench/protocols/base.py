@@ -93,8 +93,11 @@ class Protocol(ABC):
         """Raise a UserError naming the bad value and the valid choices."""
 
     @abstractmethod
-    def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
-        """The hyperparameters ``strategy`` runs with on this protocol (same budget for all)."""
+    def hparams(self, strategy: str, defaults: dict[str, Any],
+                config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The hyperparameters ``strategy`` runs with on this protocol (same budget for all);
+        ``config`` (the resolved options, None = the defaults) where they depend on the
+        variant, e.g. the model."""
 
     def resolved_hparams(self, strategy: str, config: dict[str, Any], budget: str = "steps"
                          ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -107,8 +110,8 @@ class Protocol(ABC):
         from erasus_bench.protocols.tuned import tuned_entry
         from erasus_bench.registry import STRATEGIES
 
-        hp = for_budget(self.hparams(strategy, STRATEGIES.get(strategy).default_hparams()),
-                        budget)
+        defaults = STRATEGIES.get(strategy).default_hparams()
+        hp = for_budget(self.hparams(strategy, defaults, config), budget)
         entry = tuned_entry(type(self), variant_name(config), strategy, budget)
         if entry is None:
             return hp, None
@@ -150,6 +153,13 @@ class Protocol(ABC):
     def evaluate(self, setting: Setting, model: nn.Module, unlearn_time: float | None
                  ) -> Evaluation:
         """The metric suite on ``model``, always on the FULL forget set."""
+
+    def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
+        """``setting`` with ``gold`` (e.g. a retrained model from elsewhere) as its gold model,
+        and whatever ``evaluate`` compares against recomputed from it."""
+        from dataclasses import replace
+
+        return replace(setting, gold=gold, gold_train_s=0.0, gold_eval=None)
 
     @abstractmethod
     def provenance(self, config: dict[str, Any]) -> dict[str, Any]:

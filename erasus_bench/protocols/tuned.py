@@ -2,7 +2,9 @@
 
 Each protocol package may hold ``tuned.json`` (the chosen values per variant and strategy, with
 the seeds, trial count and objective they came from) and ``tuning_log.json`` (every trial's
-values, per-cell metrics and score). Tuning seeds start at ``TUNING_SEED_BASE``; reported seeds
+values, per-cell metrics and score); a package of several protocols (``wmdp``: ``wmdp-bio``,
+``wmdp-cyber``) holds one pair per protocol, ``tuned-<protocol>.json`` and
+``tuning_log-<protocol>.json``. Tuning seeds start at ``TUNING_SEED_BASE``; reported seeds
 are ``0..n-1`` with ``n <= TUNING_SEED_BASE``, so the two never overlap.
 """
 from __future__ import annotations
@@ -22,9 +24,21 @@ def protocol_dir(protocol_cls: type) -> Path:
     return Path(sys.modules[protocol_cls.__module__].__file__ or ".").parent
 
 
+def tuning_files(protocol_cls: type) -> tuple[Path, Path]:
+    """Where the protocol's (tuned values, tuning log) live: ``tuned.json`` and
+    ``tuning_log.json`` in its package, suffixed with the protocol's name when the package is
+    named otherwise (it holds several protocols)."""
+    folder = protocol_dir(protocol_cls)
+    name = getattr(protocol_cls, "name", "")
+    if not name or name == folder.name:
+        return folder / TUNED_FILE, folder / LOG_FILE
+    return (folder / TUNED_FILE.replace(".json", f"-{name}.json"),
+            folder / LOG_FILE.replace(".json", f"-{name}.json"))
+
+
 def load_tuned(protocol_cls: type) -> dict[str, Any]:
-    """The protocol's ``tuned.json`` ({} when it has none)."""
-    path = protocol_dir(protocol_cls) / TUNED_FILE
+    """The protocol's tuned values ({} when it has none)."""
+    path = tuning_files(protocol_cls)[0]
     return json.loads(path.read_text()) if path.exists() else {}
 
 

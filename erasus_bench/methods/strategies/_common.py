@@ -19,7 +19,7 @@ FORGET_SALT = 1  # generator salts: forget stream, retain stream, other randomne
 RETAIN_SALT = 2
 EXTRA_SALT = 3
 MOMENTUM = 0.9  # SGD momentum (as in the methods' reference code)
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adamw")
 T = TypeVar("T")
 
 
@@ -49,12 +49,15 @@ def epoch_schedule(epoch: Callable[[int], Sequence[T]], steps: int) -> list[T]:
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float) -> torch.optim.Optimizer:
-    """``"sgd"`` (with momentum) or ``"adam"`` over the model's trainable parameters."""
+    """``"sgd"`` (with momentum), ``"adam"`` or ``"adamw"`` (torch's default weight decay 0.01,
+    as the WMDP RMU code) over the model's trainable parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=MOMENTUM)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr)
     raise unknown_choice("optimizer", name, OPTIMIZERS)
 
 

@@ -19,11 +19,11 @@ from erasus_bench.methods.examples import Batch
 from erasus_bench.methods.strategies._common import make_optimizer, optimize, streams
 from erasus_bench.methods.strategies._preference import dpo_loss, lm_adapter, log_ratio
 from erasus_bench.methods.strategies.base import Strategy, register_strategy
-from erasus_bench.methods.task import UnlearnTask
+from erasus_bench.methods.task import LM_MODALITIES, UnlearnTask
 
 
 @register_strategy("npo", description="NPO: DPO with the forget answer as the only (rejected) "
-                   "response, plus retain NLL", modalities=("causal_lm",))
+                   "response, plus retain NLL", modalities=LM_MODALITIES)
 class NPO(Strategy):
     """``steps`` optimizer steps on ``gamma * L_NPO(forget batch) + alpha * NLL(retain batch)``
     with ``L_NPO = -(2/beta) * mean log sigmoid(-beta * (log p(a|q) - log p_ref(a|q)))``, ``log p``

@@ -30,7 +30,7 @@ from erasus_bench.methods.strategies._common import (EXTRA_SALT, make_optimizer,
                                                      streams)
 from erasus_bench.methods.strategies._preference import lm_adapter
 from erasus_bench.methods.strategies.base import Strategy, register_strategy
-from erasus_bench.methods.task import UnlearnTask
+from erasus_bench.methods.task import LM_MODALITIES, UnlearnTask
 
 ALL_PARAMS = (".*",)  # open-unlearning's TOFU setting
 
@@ -96,7 +96,7 @@ def trained_parameters(model: nn.Module, params: Sequence[str]) -> list[str]:
 
 
 @register_strategy("rmu", description="RMU: steer forget activations at one layer to a scaled "
-                   "random vector, keep retain activations", modalities=("causal_lm",))
+                   "random vector, keep retain activations", modalities=LM_MODALITIES)
 class RMU(Strategy):
     """``steps`` optimizer steps on ``gamma * MSE(h(x_f), c*u) + alpha * MSE(h(x_r), h_0(x_r))``
     where ``h`` is the output of block ``layer`` (``None`` = ``(n_blocks - 1) // 2``), ``h_0``

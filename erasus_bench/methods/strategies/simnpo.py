@@ -10,11 +10,11 @@ from erasus_bench.methods.examples import Batch
 from erasus_bench.methods.strategies._preference import lm_adapter
 from erasus_bench.methods.strategies.base import register_strategy
 from erasus_bench.methods.strategies.npo import NPO
-from erasus_bench.methods.task import UnlearnTask
+from erasus_bench.methods.task import LM_MODALITIES, UnlearnTask
 
 
 @register_strategy("simnpo", description="SimNPO: reference-free NPO on the per-token answer "
-                   "NLL, plus retain NLL", modalities=("causal_lm",))
+                   "NLL, plus retain NLL", modalities=LM_MODALITIES)
 class SimNPO(NPO):
     """``steps`` optimizer steps on ``gamma * L_SimNPO(forget batch) + alpha * NLL(retain batch)``
     with ``L_SimNPO = -(2/beta) * mean log sigmoid(beta * (nll/|a| - delta))``, ``nll/|a|`` the

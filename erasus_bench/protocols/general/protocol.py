@@ -55,7 +55,8 @@ class GeneralProtocol(Protocol):
         if not 0 < float(config["forget_fraction"]) < 1:
             raise UserError(f"forget_fraction {config['forget_fraction']} is outside (0, 1)")
 
-    def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    def hparams(self, strategy: str, defaults: dict[str, Any],
+                config: dict[str, Any] | None = None) -> dict[str, Any]:
         return hparams_for(strategy, defaults)
 
     def search_space(self, strategy: str, hparams: dict[str, Any]) -> dict[str, list[Any]]:
@@ -136,6 +137,11 @@ class GeneralProtocol(Protocol):
         early, setting.early_train_s = self._early(s, seed, cache)
         setting.early_models = tuple(early)
         return setting
+
+    def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
+        out = super().with_gold(setting, gold)
+        out.gold_eval = self._raw_eval(out, gold)
+        return out
 
     def _raw_eval(self, setting: Setting, model: nn.Module) -> Evaluation:
         """Accuracies, MIA-efficacy and per-example values (no gold comparison)."""

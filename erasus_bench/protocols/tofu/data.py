@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from erasus_bench.errors import UserError, unknown_choice
+from erasus_bench.protocols.local_rows import find_rows, is_hub_name, read_rows, short
 
 DEFAULT_DATA = "synthetic"
 HUB_NAME = "locuslab/TOFU"
@@ -49,8 +49,6 @@ HOLDOUT_OF = {"forget01": "holdout01", "forget05": "holdout05", "forget10": "hol
 QA = ("question", "answer")
 PERTURBED = ("question", "answer", "paraphrased_answer", "perturbed_answer")
 OPTIONS = ("question", "answer", "perturbed_answer")
-LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 @dataclass
@@ -103,7 +101,7 @@ def load_tofu(source: str, split: str) -> TofuData:
         path = Path(source).expanduser()
         if path.exists():
             tables = _load_folder(path, source, needed)
-        elif _HUB_ID.match(source) and not source.startswith((".", "~")):
+        elif is_hub_name(source):
             tables = _load_hub(source, needed)
         else:
             raise UserError(f"TOFU data folder {source!r} does not exist; give "
@@ -133,89 +131,13 @@ def _load_folder(path: Path, source: str, needed) -> dict[str, list[dict]]:
     if not path.is_dir():
         raise UserError(f"TOFU data source {source!r} is a file; give a folder with "
                         f"{_file_list(needed)}")
-    found = {c: _find_config(path, c) for c in needed}
+    found = {c: find_rows(path, c) for c in needed}
     missing = [c for c, p in found.items() if p is None]
     if missing:
         raise UserError(f"TOFU folder {source!r} has no file for config(s) "
                         f"{', '.join(missing)} (looked for <config>.json, .jsonl, .parquet "
                         f"or a <config>/ folder); it needs {_file_list(needed)}")
-    return {c: _read_config(p, c) for c, p in found.items()}  # type: ignore[arg-type]
-
-
-def _find_config(folder: Path, config: str) -> Path | None:
-    for suffix in LOCAL_SUFFIXES:
-        if (folder / f"{config}{suffix}").is_file():
-            return folder / f"{config}{suffix}"
-    return folder / config if (folder / config).is_dir() else None
-
-
-def _read_config(p: Path, config: str) -> list[dict]:
-    if p.is_file():
-        return _read_file(p)
-    if (p / "dataset_info.json").exists() or (p / "state.json").exists() \
-            or (p / "dataset_dict.json").exists():
-        return _read_saved(p, config)
-    # e.g. the hub's parquet export layout: <config>/train/0000.parquet
-    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in LOCAL_SUFFIXES)
-    if not files:
-        raise UserError(f"TOFU config folder {str(p)!r} holds neither a save_to_disk dataset "
-                        f"nor .json/.jsonl/.parquet files")
-    return [row for f in files for row in _read_file(f)]
-
-
-def _read_file(f: Path) -> list[dict]:
-    if f.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            rows = pq.read_table(f).to_pylist()
-        except Exception as e:  # corrupt / not parquet
-            raise UserError(f"cannot read parquet file {str(f)!r}: {_short(e)}") from None
-    else:
-        rows = _read_json(f)
-    bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
-    if bad is not None:
-        raise UserError(f"{str(f)!r}: row {bad + 1} is not a JSON object")
-    return rows
-
-
-def _read_json(f: Path) -> list:
-    try:
-        text = f.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read {str(f)!r}: {_short(e)}") from None
-    if text.lstrip().startswith("["):  # a JSON array instead of JSON-lines
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{str(f)!r} is not valid JSON: {e}") from None
-    rows = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise UserError(f"{str(f)!r} line {i} is not valid JSON ({e}); expected "
-                                f"JSON-lines, one row object per line") from None
-    return rows
-
-
-def _read_saved(p: Path, config: str) -> list[dict]:
-    import datasets
-
-    try:
-        ds = datasets.load_from_disk(str(p))
-    except Exception as e:
-        raise UserError(f"cannot load saved dataset {str(p)!r}: {_short(e)}") from None
-    if isinstance(ds, datasets.DatasetDict):
-        if "train" in ds:
-            ds = ds["train"]
-        elif len(ds) == 1:
-            ds = next(iter(ds.values()))
-        else:
-            raise UserError(f"saved dataset {str(p)!r} for config {config!r} has splits "
-                            f"{', '.join(ds)}; expected one split (train)")
-    return ds.to_list()
+    return {c: read_rows(p, c) for c, p in found.items()}  # type: ignore[arg-type]
 
 
 # --- hub ------------------------------------------------------------------------------------
@@ -231,7 +153,7 @@ def _load_hub(name: str, needed) -> dict[str, list[dict]]:
             ds = datasets.load_dataset(name, config, split="train")
         except Exception as e:  # offline / unknown repo / unknown config / network
             raise UserError(f"could not load TOFU config {config!r} of {name!r} "
-                            f"({type(e).__name__}: {_short(e)}). {name!r} is not a local "
+                            f"({type(e).__name__}: {short(e)}). {name!r} is not a local "
                             f"folder and the hub is offline by default (HF_HUB_OFFLINE=1, "
                             f"HF_DATASETS_OFFLINE=1): {_how_to(needed, name)}") from None
         tables[config] = ds.to_list()
@@ -257,8 +179,3 @@ def _check(rows: list[dict], config: str, cols: tuple[str, ...], source: str) ->
                 want = "a non-empty list of strings" if c == "perturbed_answer" else "a string"
                 raise UserError(f"TOFU config {config!r} from {source!r}: row {i + 1} column "
                                 f"{c!r} should be {want}, got {type(v).__name__}")
-
-
-def _short(e: Exception, limit: int = 300) -> str:
-    s = " ".join(str(e).split())
-    return s if len(s) <= limit else s[: limit - 3] + "..."

@@ -3,18 +3,14 @@ corpus, random init) or a pretrained causal LM, fine-tuned on all authors (base)
 retain authors only (gold) with one recipe and seed, cached outside the repository."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from erasus_bench.harness.cache import ModelCache
-from erasus_bench.harness.spec import stable_hash
 from erasus_bench.lm.load import TINY, load_pretrained
-from erasus_bench.lm.tiny import TinyConfig, tiny_gpt2, tokenizer_fingerprint, train_tokenizer
+from erasus_bench.lm.tiny import TinyConfig, cached_tokenizer, tiny_gpt2, tokenizer_fingerprint
 from erasus_bench.lm.train import LMRecipe, train_lm
 from erasus_bench.methods.examples import Examples
 
@@ -57,19 +53,7 @@ class ModelSource:
         fictitious authors' names deleted (``synthetic.corpus``)."""
         if not self.tiny:
             return load_pretrained(self.name, self.cache.root)[1]
-        from transformers import PreTrainedTokenizerFast
-
-        folder = self.cache.root / "tokenizers" / stable_hash(
-            {"corpus": corpus, "vocab": TINY_CONFIG.vocab_size}, 24)
-        if not folder.is_dir():
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=folder.parent))
-            train_tokenizer(corpus, TINY_CONFIG.vocab_size).save_pretrained(tmp)
-            try:
-                tmp.rename(folder)
-            except OSError:  # another worker stored it first
-                shutil.rmtree(tmp, ignore_errors=True)
-        return PreTrainedTokenizerFast.from_pretrained(folder)
+        return cached_tokenizer(self.cache.root, corpus, TINY_CONFIG.vocab_size)
 
     def blank(self, tokenizer, seed: int) -> nn.Module:
         if self.tiny:

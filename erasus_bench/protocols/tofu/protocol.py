@@ -56,7 +56,8 @@ class TofuProtocol(Protocol):
         if config["split"] not in SPLITS:
             raise unknown_choice("split", config["split"], SPLITS)
 
-    def hparams(self, strategy: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    def hparams(self, strategy: str, defaults: dict[str, Any],
+                config: dict[str, Any] | None = None) -> dict[str, Any]:
         return hparams_for(strategy, defaults)
 
     def tuning_objective(self) -> Objective:
@@ -127,6 +128,11 @@ class TofuProtocol(Protocol):
                                  "max_new_tokens": 48 if source.tiny else 200})
         setting.gold_eval = self._raw(setting, gold)
         return setting
+
+    def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
+        out = super().with_gold(setting, gold)
+        out.gold_eval = self._raw(out, gold)
+        return out
 
     def _raw(self, setting: Setting, model: nn.Module) -> Evaluation:
         m, per, t = raw_metrics(model, setting.extra["tokenizer"], setting.extra["sets"],

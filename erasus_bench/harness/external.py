@@ -1,0 +1,127 @@
+"""Score a model unlearned elsewhere with a protocol's metric suite and write it as a record
+(``erasus-bench evaluate``, ``erasus_bench.evaluate``), so it sits on the protocol's board."""
+from __future__ import annotations
+
+import copy
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from erasus_bench.errors import UserError
+from erasus_bench.harness.env import environment
+from erasus_bench.harness.runner import get_setting
+from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
+from erasus_bench.harness.store import SCHEMA, write_atomic
+from erasus_bench.protocols.base import Setting
+from erasus_bench.registry import PROTOCOLS, STRATEGIES
+
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+SOURCE_KIND = "evaluate"
+
+
+def check_label(label: str) -> str:
+    """``label`` if it can name a row of its own (a file-name-safe string that is neither a
+    built-in strategy nor a reference row, which would be pooled with ours), else a UserError."""
+    if not isinstance(label, str) or not LABEL.match(label):
+        raise UserError(f"--label {label!r} is invalid: use letters, digits and _ . + - (it "
+                        "becomes part of a file name)")
+    if label in STRATEGIES or label in REFERENCE_ROWS:
+        raise UserError(f"--label {label!r} names a built-in row (strategies and reference rows "
+                        f"are run by `erasus-bench run`); give the checkpoint its own name, e.g. "
+                        f"{label}-external")
+    return label
+
+
+def load_checkpoint(setting: Setting, source: str, cache_root: Path) -> nn.Module:
+    """The model at ``source`` in the form of ``setting``'s base model: a file is a torch state
+    dict of that model (read with ``weights_only``); a folder or hub name is a Hugging Face
+    causal LM whose vocabulary must cover the setting's tokenizer."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        model = copy.deepcopy(setting.base)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # not a torch file, or pickled objects beyond tensors
+            raise UserError(f"--model {source!r} is not a torch state dict readable with "
+                            f"weights_only=True ({type(e).__name__}: {e})") from None
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+        try:
+            model.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as e:
+            raise UserError(f"--model {source!r} does not fit the protocol's model "
+                            f"({type(setting.base).__name__}): {str(e)[:300]}") from None
+        return model.eval()
+    from erasus_bench.lm.load import load_pretrained
+
+    if "tokenizer" not in setting.extra:
+        raise UserError(f"--model {source!r} does not exist; this protocol's checkpoints are "
+                        f"torch state dict files of its {type(setting.base).__name__}")
+    model, _ = load_pretrained(source, cache_root)
+    rows, needed = model.get_input_embeddings().num_embeddings, len(setting.extra["tokenizer"])
+    if rows < needed:
+        raise UserError(f"--model {source!r} has {rows} token embeddings, fewer than the "
+                        f"protocol's tokenizer's {needed}: it is not a model of this setting")
+    return model.to(next(setting.base.parameters()).device).eval()
+
+
+def evaluate_checkpoint(protocol: str, model: nn.Module | str, *, label: str,
+                        gold: nn.Module | str | None = None, seed: int = 0,
+                        options: dict[str, Any] | None = None, cache_dir: str | None = None,
+                        results_dir: str | Path | None = "results", command: str | None = None
+                        ) -> dict[str, Any]:
+    """The record of ``model`` (a module, or a path / hub name for ``load_checkpoint``) scored
+    on ``protocol`` (its ``options``, ``seed``'s data and reference models; ``gold`` replaces
+    the protocol's gold model), written atomically under ``results_dir`` unless it is None."""
+    from erasus_bench.harness.cache_dir import default_cache_dir
+
+    check_label(label)
+    proto = PROTOCOLS.get(protocol)()
+    config = proto.resolve_config(dict(options or {}))
+    cache = str(cache_dir or default_cache_dir())
+    setting = get_setting(protocol, config, seed, cache)
+    if gold is not None:
+        setting = proto.with_gold(setting, _model(setting, gold, cache))
+    net = _model(setting, model, cache)
+    spec = CellSpec(protocol, config, label, None, None, seed)
+    start = time.perf_counter()
+    ev = proto.evaluate(setting, net, None)
+    seconds = time.perf_counter() - start
+    bad = [k for k, v in ev.metrics.items() if v is not None and not np.isfinite(v)]
+    if bad:
+        raise UserError(f"the checkpoint's metrics are not finite: {', '.join(bad)}")
+    record = {
+        "schema": SCHEMA, "protocol": protocol, "config": spec.config(),
+        "config_hash": spec.config_hash, "status": "ok", "error": None,
+        "metrics": ev.metrics, "per_example": ev.per_example,
+        "timings": {"evaluate_s": seconds, **{f"evaluate_{k}": v for k, v in ev.timings.items()}},
+        "env": environment(), "provenance": proto.provenance(config),
+        "source": {"kind": SOURCE_KIND, "checkpoint": _name(model),
+                   "gold": None if gold is None else _name(gold)},
+        "command": command,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if results_dir is not None:
+        path = _record_file(Path(results_dir), spec)
+        write_atomic(path, record)
+        record["path"] = str(path)
+    return record
+
+
+def _model(setting: Setting, model: nn.Module | str, cache: str) -> nn.Module:
+    return model if isinstance(model, nn.Module) else load_checkpoint(setting, model, Path(cache))
+
+
+def _name(model: nn.Module | str) -> str:
+    return model if isinstance(model, str) else f"in-memory {type(model).__name__}"
+
+
+def _record_file(results_dir: Path, spec: CellSpec) -> Path:
+    """``results/<protocol>/<variant>/<label>__s<seed>__<hash>.json``."""
+    return (results_dir / spec.protocol / spec.variant
+            / f"{spec.strategy}__s{spec.seed}__{spec.config_hash[:8]}.json")
