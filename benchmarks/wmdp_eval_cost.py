@@ -34,7 +34,7 @@ def bare_forward(model, tokenizer, tasks, batch_size: int = 16) -> float:
                 context, options = f"{q}{lettered}\nAnswer:", list("ABCD")
             texts += [task.description + context + " " + o for o in options]
     encoded = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-    pad = tokenizer.pad_token_id
+    pad, device = tokenizer.pad_token_id, next(model.parameters()).device
     start = time.perf_counter()
     with torch.no_grad():
         for i in range(0, len(encoded), batch_size):
@@ -42,12 +42,13 @@ def bare_forward(model, tokenizer, tasks, batch_size: int = 16) -> float:
             width = max(map(len, chunk))
             ids = torch.tensor([c + [pad] * (width - len(c)) for c in chunk])
             mask = (torch.arange(width)[None] < torch.tensor([len(c) for c in chunk])[:, None])
-            model(input_ids=ids, attention_mask=mask.long()).logits.log_softmax(-1)
+            model(input_ids=ids.to(device),
+                  attention_mask=mask.long().to(device)).logits.log_softmax(-1)
     return time.perf_counter() - start
 
 
 def main(repeats: int) -> dict:
-    from lm_eval.tasks import TaskManager, get_task_dict
+    from lm_eval.tasks import TaskManager
 
     from erasus_bench.harness.cache_dir import default_cache_dir
     from erasus_bench.harness.runner import get_setting
@@ -64,7 +65,7 @@ def main(repeats: int) -> dict:
     for _ in range(repeats):
         start = time.perf_counter()
         manager = TaskManager(include_path=str(write_tasks(tasks, root)), include_defaults=False)
-        get_task_dict([t.name for t in tasks], manager)
+        manager.load([t.name for t in tasks])
         setup.append(time.perf_counter() - start)
         start = time.perf_counter()
         mc_accuracy(model, tok, tasks, root)

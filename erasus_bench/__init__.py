@@ -29,17 +29,20 @@ def load_results(path: str | Path = "results") -> pd.DataFrame:
     return records_to_frame(records)
 
 
-def evaluate(protocol: str, model: nn.Module | str, *, label: str,
+def evaluate(protocol: str, model: nn.Module | str, *, label: str, base: str | None = None,
              gold: nn.Module | str | None = None, seed: int = 0,
              results_dir: str | Path | None = None, cache_dir: str | None = None,
              **options: Any) -> dict[str, Any]:
     """Score ``model`` (a module in the form of the protocol's model, a state dict file, or a
     Hugging Face folder / hub name) on ``protocol`` with its metric suite, against ``seed``'s
-    data and reference models (``gold`` replacing the protocol's gold model); ``options`` are
-    protocol options (e.g. ``dataset=...``). Returns the record (``metrics`` named as in
-    ``erasus-bench list``), also written under ``results_dir`` when one is given."""
+    data and reference models: the protocol's base model ``base`` (its ``model`` option, e.g.
+    the model ``model`` was unlearned from), ``gold`` replacing its gold model; ``options`` are
+    the other protocol options (e.g. ``dataset=...``). Returns the record (``metrics`` named as
+    in ``erasus-bench list``), also written under ``results_dir`` when one is given."""
     from erasus_bench.harness.external import evaluate_checkpoint
 
+    if base is not None:
+        options["model"] = base
     return evaluate_checkpoint(protocol, model, label=label, gold=gold, seed=seed,
                                options=options, cache_dir=cache_dir, results_dir=results_dir)
 

@@ -335,7 +335,7 @@ def evaluate(protocol: str, checkpoint: str, label: str, gold: str | None, base:
     record (strategy = --label, selector null, `source` naming the checkpoint)."""
     from erasus_bench.harness.external import check_label, evaluate_checkpoint
 
-    check_label(label)
+    check_label(label, protocol)
     options = {k: v for k, v in {"scenario": scenario, "dataset": dataset, "split": split,
                                  "model": base}.items() if v is not None}
     options.update(parse_options(extra))

@@ -56,43 +56,87 @@ def test_bad_checkpoints_and_labels_are_named(general_setting, cache_dir: str,
 
 def test_cli_evaluates_a_saved_language_model_folder_onto_the_board(
         wmdp_bio_setting, wmdp_dataset: str, cache_dir: str, tmp_path: Path) -> None:
+    model = copy.deepcopy(wmdp_bio_setting.base)
+    with torch.no_grad():  # not the base model: the record must carry the checkpoint's numbers
+        for block in model.transformer.h:
+            block.mlp.c_proj.weight.mul_(0.0)
     folder = tmp_path / "ckpt"
-    wmdp_bio_setting.base.save_pretrained(folder)
+    model.save_pretrained(folder)
     wmdp_bio_setting.extra["tokenizer"].save_pretrained(folder)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, [
-        "evaluate", "--protocol", "wmdp-bio", "--model", str(folder), "--label", "saved-base",
+        "evaluate", "--protocol", "wmdp-bio", "--model", str(folder), "--label", "saved",
         "--dataset", wmdp_dataset, "--results-dir", str(out / "results"),
         "--leaderboards-dir", str(out / "leaderboards"), "--cache-dir", cache_dir])
     assert result.exit_code == 0, result.output
-    (path,) = (out / "results").rglob("saved-base__s0__*.json")
+    (path,) = (out / "results").rglob("saved__s0__*.json")
     record = json.loads(path.read_text())
-    expected = PROTOCOLS.get("wmdp-bio")().evaluate(wmdp_bio_setting, wmdp_bio_setting.base,
-                                                    None).metrics
-    assert record["metrics"]["wmdp_acc"] == expected["wmdp_acc"]
+    proto = PROTOCOLS.get("wmdp-bio")()
+    expected = proto.evaluate(wmdp_bio_setting, model, None).metrics
+    base = proto.evaluate(wmdp_bio_setting, wmdp_bio_setting.base, None).metrics
+    assert record["metrics"]["wmdp_acc"] == expected["wmdp_acc"] != base["wmdp_acc"]
     assert record["metrics"]["mmlu_acc"] == expected["mmlu_acc"]
     assert record["config"]["protocol_config"]["format"] == "cloze"
-    assert "saved-base" in (out / "leaderboards" / "wmdp-bio.md").read_text()
+    assert "saved" in (out / "leaderboards" / "wmdp-bio.md").read_text()
+    for label in ("base", "Retrain", "RMU"):  # the board's names of rows, in any case
+        with pytest.raises(UserError, match="built-in row"):
+            evaluate_checkpoint("wmdp-bio", str(folder), label=label)
+    with pytest.raises(UserError, match="drop --gold"):
+        evaluate_checkpoint("wmdp-bio", str(folder), label="x", gold=str(folder),
+                            options={"dataset": wmdp_dataset}, cache_dir=cache_dir,
+                            results_dir=None)
 
 
-def test_lm_eval_results_file_imports_as_wmdp_records(wmdp_bio_setting, wmdp_dataset: str,
-                                                      tmp_path: Path) -> None:
+def test_checkpoint_with_another_tokenizer_is_refused(wmdp_bio_setting, wmdp_dataset: str,
+                                                      cache_dir: str, tmp_path: Path) -> None:
+    from erasus_bench.lm.tiny import TinyConfig, tiny_gpt2, train_tokenizer
+
+    tok = train_tokenizer(["some other corpus entirely"] * 4, 300)
+    tiny_gpt2(tok, TinyConfig(n_layer=1, n_embd=32, n_head=2), 0).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    with pytest.raises(UserError, match="another tokenizer.*--base"):
+        evaluate_checkpoint("wmdp-bio", str(tmp_path), label="x",
+                            options={"dataset": wmdp_dataset}, cache_dir=cache_dir,
+                            results_dir=None)
+
+
+GROUP = """group: mmlu
+task: [{tasks}]
+aggregate_metric_list:
+  - metric: acc
+    aggregation: mean
+    weight_by_size: true
+metadata:
+  version: 2
+"""
+
+
+def test_lm_eval_results_file_imports_as_wmdp_records(wmdp_bio_setting, tmp_path: Path) -> None:
     """A results file lm-eval itself wrote for the base model (its own simple_evaluate output,
-    saved as `lm_eval --output_path` saves it) imports with lm-eval's numbers: the base row and
-    the chance reference of a pretrained model."""
+    with its own `mmlu` group aggregate over subjects of unequal sizes, saved as `lm_eval
+    --output_path` saves it) imports with lm-eval's numbers, equal to the protocol's: the base
+    row and the chance reference of a pretrained model."""
+    import dataclasses
+
     import lm_eval
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
     from lm_eval.utils import handle_non_serializable
 
-    from erasus_bench.lm.mc_eval import write_tasks
+    from erasus_bench.lm.mc_eval import mc_accuracy, write_tasks
+    from erasus_bench.protocols.wmdp.protocol import size_weighted
 
-    tasks = wmdp_bio_setting.extra["tasks"]
-    manager = TaskManager(include_path=str(write_tasks(tasks, tmp_path / "tasks")),
-                          include_defaults=False)
-    lm = HFLM(pretrained=wmdp_bio_setting.base, tokenizer=wmdp_bio_setting.extra["tokenizer"],
-              batch_size=16)
-    out = lm_eval.simple_evaluate(model=lm, tasks=[t.name for t in tasks], task_manager=manager,
+    model, tok = wmdp_bio_setting.base, wmdp_bio_setting.extra["tokenizer"]
+    hazard, *subjects = wmdp_bio_setting.extra["tasks"]
+    subjects = [dataclasses.replace(t, rows=t.rows[:8 - i]) for i, t in enumerate(subjects)]
+    assert len({len(t.rows) for t in subjects}) > 1  # unequal sizes: weighting matters
+    tasks = [hazard, *subjects]
+    folder = write_tasks(tasks, tmp_path / "tasks")
+    (folder / "mmlu_group.yaml").write_text(GROUP.format(tasks=", ".join(t.name for t in
+                                                                         subjects)))
+    manager = TaskManager(include_path=str(folder), include_defaults=False)
+    out = lm_eval.simple_evaluate(model=HFLM(pretrained=model, tokenizer=tok, batch_size=16),
+                                  tasks=[hazard.name, "mmlu"], task_manager=manager,
                                   bootstrap_iters=0)
     log = tmp_path / "results_2026-12-04.json"
     log.write_text(json.dumps(out, default=handle_non_serializable))
@@ -102,12 +146,30 @@ def test_lm_eval_results_file_imports_as_wmdp_records(wmdp_bio_setting, wmdp_dat
     records = {json.loads(p.read_text())["config"]["strategy"]: json.loads(p.read_text())
                for p in (tmp_path / "results" / "wmdp-bio").rglob("*.json")}
     assert set(records) == {"original", "retrain"}
-    ours = PROTOCOLS.get("wmdp-bio")().evaluate(wmdp_bio_setting, wmdp_bio_setting.base,
-                                                None).metrics
+    ours = mc_accuracy(model, tok, tasks, tmp_path / "ours")
     base = records["original"]["metrics"]
-    assert base["wmdp_acc"] == ours["wmdp_acc"]
-    assert base["mmlu_acc"] == pytest.approx(ours["mmlu_acc"], abs=1e-12)
+    assert base["wmdp_acc"] == ours[hazard.name]["acc"]
+    weighted = size_weighted(ours[t.name] for t in subjects)
+    unweighted = sum(ours[t.name]["acc"] for t in subjects) / len(subjects)
+    assert base["mmlu_acc"] == pytest.approx(weighted, abs=1e-12)
+    assert abs(weighted - unweighted) > 1e-6  # the check above could tell the two apart
     assert records["retrain"]["metrics"]["wmdp_acc"] == 0.25
     assert records["retrain"]["metrics"]["mmlu_acc"] == base["mmlu_acc"]
     assert records["original"]["config"]["protocol_config"]["format"] == "cloze"
-    assert records["original"]["source"]["items"] == len(tasks[0].rows)
+    assert records["original"]["source"]["items"] == len(hazard.rows)
+
+
+def test_lm_eval_files_off_the_boards_protocol_are_refused(tmp_path: Path) -> None:
+    from erasus_bench.importers.lm_eval_results import mmlu_accuracy, prompt_format, read
+
+    data = {"results": {"wmdp_bio": {"acc,none": 0.5}, "mmlu_virology": {"acc,none": 0.4}},
+            "n-samples": {"wmdp_bio": {"effective": 10}, "mmlu_virology": {"effective": 5}},
+            "configs": {"wmdp_bio": {"doc_to_choice": ["A", "B", "C", "D"]}},
+            "n-shot": {"wmdp_bio": 0}, "config": {"limit": None}}
+    assert prompt_format(data, "wmdp_bio") == "letter"
+    assert mmlu_accuracy(data)[0] is None  # one subject of 57 is not MMLU
+    assert read(data, "f")[0]["metrics"]["mmlu_virology_acc"] == 0.4
+    with pytest.raises(UserError, match="5-shot"):
+        read({**data, "n-shot": {"wmdp_bio": 5}}, "f")
+    with pytest.raises(UserError, match="limit 100"):
+        read({**data, "config": {"limit": 100}}, "f")

@@ -113,3 +113,14 @@ def test_datasets_loader_on_a_saved_image_dataset(tmp_path: Path) -> None:
 def test_unreachable_dataset_is_a_user_error() -> None:
     with pytest.raises(UserError, match="no-such/dataset"):
         load_raw("no-such/dataset")
+
+
+def test_text_options_take_the_type_of_their_default() -> None:
+    """`--option KEY=VALUE` gives text: it becomes the option's type, or a clear error."""
+    from erasus_bench.errors import UserError
+    from erasus_bench.protocols.general.protocol import GeneralProtocol
+
+    config = GeneralProtocol().resolve_config({"forget_fraction": "0.2", "forget_class": "3"})
+    assert config["forget_fraction"] == 0.2 and config["forget_class"] == 3
+    with pytest.raises(UserError, match=r"forget_class='x' is invalid: it takes int values"):
+        GeneralProtocol().resolve_config({"forget_class": "x"})

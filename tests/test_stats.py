@@ -142,7 +142,7 @@ def test_two_seeds_fall_back_to_percentile_and_are_flagged() -> None:
 
 
 def test_interval_is_clipped_to_the_metric_range() -> None:
-    from erasus_bench.harness.stats import mean_ci, mean_cis
+    from erasus_bench.harness.stats import mean_ci
 
     free = mean_ci([0.0001, 0.0002, 0.02], n_resamples=2000)
     assert free["lo"] < 0

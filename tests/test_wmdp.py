@@ -114,7 +114,6 @@ def test_protocol_on_small_data(wmdp_bio_setting, wmdp_bio_config) -> None:
     assert base["wmdp_acc"] >= 0.75 and abs(gold["wmdp_acc"] - 0.25) <= 0.1
     assert base["mmlu_acc"] >= 0.75 and gold["mmlu_acc"] >= 0.75
     assert gold["speedup"] == pytest.approx(wmdp_bio_setting.gold_train_s)
-    # mmlu_acc is the size-weighted mean over subjects (all of equal size here)
     subsets = [base[f"mmlu_{s}_acc"] for s in ("college_biology", "virology",
                                                "college_computer_science", "computer_security")]
     assert all(0 <= v <= 1 for v in subsets)
@@ -142,3 +141,23 @@ def test_pretrained_model_gets_the_chance_reference(tmp_path: Path, wmdp_dataset
     gold = proto.evaluate(setting, setting.gold, None).metrics
     assert gold["wmdp_acc"] == 0.25 and gold["mmlu_acc"] == base["mmlu_acc"]
     assert proto.evaluate(setting, setting.base, 2.0).metrics["speedup"] is None
+
+
+def test_mmlu_is_weighted_by_subject_size() -> None:
+    from erasus_bench.protocols.wmdp.protocol import size_weighted
+
+    # (0.5 * 10 + 1.0 * 30) / 40, not the unweighted 0.75
+    assert size_weighted([{"acc": 0.5, "n": 10}, {"acc": 1.0, "n": 30}]) == 0.875
+
+
+def test_split_folders_give_the_split_asked_for(tmp_path: Path) -> None:
+    """A hub export keeps splits side by side (``virology/test-*.parquet``, ``dev/...``):
+    questions come from test, corpora from their own split, never merged."""
+    from erasus_bench.protocols.local_rows import read_rows
+
+    q = dict(question="q", choices=["a", "b", "c", "d"], answer=1)
+    for split, n in (("test", 3), ("dev", 5), ("validation", 2)):
+        _write(tmp_path / "virology" / f"{split}-00000-of-00001", [q] * n, "parquet")
+    assert len(read_rows(tmp_path / "virology", "virology", "test")) == 3
+    with pytest.raises(UserError, match="not 'train'"):
+        read_rows(tmp_path / "virology", "virology", "train")

@@ -25,13 +25,17 @@ LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 SOURCE_KIND = "evaluate"
 
 
-def check_label(label: str) -> str:
-    """``label`` if it can name a row of its own (a file-name-safe string that is neither a
-    built-in strategy nor a reference row, which would be pooled with ours), else a UserError."""
+def check_label(label: str, protocol: str | None = None) -> str:
+    """``label`` if it can name a row of its own: a file-name-safe string that is neither a
+    built-in strategy nor a reference row (nor the name ``protocol``'s pages give one), in any
+    case, which would read as one of ours; else a UserError."""
     if not isinstance(label, str) or not LABEL.match(label):
         raise UserError(f"--label {label!r} is invalid: use letters, digits and _ . + - (it "
                         "becomes part of a file name)")
-    if label in STRATEGIES or label in REFERENCE_ROWS:
+    taken = {*STRATEGIES.names(), *REFERENCE_ROWS}
+    if protocol is not None and protocol in PROTOCOLS:
+        taken |= set(PROTOCOLS.entry(protocol).meta["card"].reference_labels.values())
+    if label.lower() in {t.lower() for t in taken}:
         raise UserError(f"--label {label!r} names a built-in row (strategies and reference rows "
                         f"are run by `erasus-bench run`); give the checkpoint its own name, e.g. "
                         f"{label}-external")
@@ -62,11 +66,11 @@ def load_checkpoint(setting: Setting, source: str, cache_root: Path) -> nn.Modul
     if "tokenizer" not in setting.extra:
         raise UserError(f"--model {source!r} does not exist; this protocol's checkpoints are "
                         f"torch state dict files of its {type(setting.base).__name__}")
-    model, _ = load_pretrained(source, cache_root)
-    rows, needed = model.get_input_embeddings().num_embeddings, len(setting.extra["tokenizer"])
-    if rows < needed:
-        raise UserError(f"--model {source!r} has {rows} token embeddings, fewer than the "
-                        f"protocol's tokenizer's {needed}: it is not a model of this setting")
+    model, tok = load_pretrained(source, cache_root)
+    if tok.get_vocab() != setting.extra["tokenizer"].get_vocab():
+        raise UserError(f"--model {source!r} has another tokenizer than the protocol's model "
+                        f"{setting.config.get('model')!r}: score it against the model it was "
+                        f"unlearned from (--base, or base= in erasus_bench.evaluate)")
     return model.to(next(setting.base.parameters()).device).eval()
 
 
@@ -80,7 +84,7 @@ def evaluate_checkpoint(protocol: str, model: nn.Module | str, *, label: str,
     the protocol's gold model), written atomically under ``results_dir`` unless it is None."""
     from erasus_bench.harness.cache_dir import default_cache_dir
 
-    check_label(label)
+    check_label(label, protocol)
     proto = PROTOCOLS.get(protocol)()
     config = proto.resolve_config(dict(options or {}))
     cache = str(cache_dir or default_cache_dir())

@@ -1,4 +1,5 @@
-"""Run one grid cell: select a coreset, unlearn, evaluate on the full forget set, write the record."""
+"""Run one grid cell: select a coreset, unlearn, evaluate on the full forget set, write the
+record."""
 from __future__ import annotations
 
 import copy

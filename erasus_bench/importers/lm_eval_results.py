@@ -3,9 +3,11 @@
 
 Per WMDP task present (``wmdp_bio``, ``wmdp_cyber``): ``wmdp_acc`` is its ``acc,none``;
 ``mmlu_acc`` the ``mmlu`` group's ``acc,none`` (lm-eval's mean over subjects weighted by size)
-or, without the group, that mean computed from the ``mmlu_<subject>`` entries and their
-``n-samples``; ``mmlu_<subset>_acc`` the subsets' ``acc,none`` where present. The prompt format is
-read from the task's config (``letter`` when the choices are the letters A-D, else ``cloze``).
+or, without the group, that mean computed from all 57 ``mmlu_<subject>`` entries and their
+``n-samples`` (null when any is missing); ``mmlu_<subset>_acc`` the subsets' ``acc,none`` where
+present. The prompt format is read from the task's config (``letter`` when the choices are the
+letters A-D, else ``cloze``). The boards are zero-shot on every item: a file with few-shot
+WMDP/MMLU tasks or a ``limit`` is refused.
 """
 from __future__ import annotations
 
@@ -13,10 +15,10 @@ import math
 from typing import Any
 
 from erasus_bench.errors import UserError
+from erasus_bench.protocols.wmdp.data import MMLU_SUBJECTS, MMLU_SUBSETS
 
 FORMAT = "lm-eval"
 WMDP_TASKS = {"wmdp_bio": "wmdp-bio", "wmdp_cyber": "wmdp-cyber"}
-SUBSETS = ("college_biology", "virology", "college_computer_science", "computer_security")
 LETTERS = ["A", "B", "C", "D"]
 
 
@@ -48,16 +50,27 @@ def mmlu_accuracy(data: dict[str, Any]) -> tuple[float | None, str]:
     group = _acc(results, "mmlu")
     if group is not None:
         return group, "the mmlu group's acc (lm-eval: weighted by subject size)"
-    parts = [(a, _count(data, t)) for t in results
-             if t.startswith("mmlu_") and (a := _acc(results, t)) is not None]
-    if not parts:
-        return None, "no mmlu results in the file"
-    if any(n is None for _, n in parts):
-        raise UserError("the file has per-subject mmlu results without their n-samples; "
-                        "cannot weight them by size")
-    total = sum(n for _, n in parts)  # type: ignore[misc]
-    return (sum(a * n for a, n in parts) / total,  # type: ignore[operator]
-            f"size-weighted mean of {len(parts)} mmlu subject tasks")
+    parts = {s: (_acc(results, f"mmlu_{s}"), _count(data, f"mmlu_{s}")) for s in MMLU_SUBJECTS}
+    missing = [s for s, (a, n) in parts.items() if a is None or n is None]
+    if missing:
+        return None, (f"no mmlu group and {len(missing)} of {len(MMLU_SUBJECTS)} subjects "
+                      f"missing (e.g. {missing[0]})")
+    total = sum(n for _, n in parts.values())  # type: ignore[misc]
+    return (sum(a * n for a, n in parts.values()) / total,  # type: ignore[operator]
+            f"size-weighted mean of the {len(MMLU_SUBJECTS)} mmlu subject tasks")
+
+
+def check_protocol(data: dict[str, Any], where: str) -> None:
+    """A UserError unless every WMDP/MMLU task ran zero-shot on all its items."""
+    limit = (data.get("config") or {}).get("limit")
+    if limit not in (None, 0):
+        raise UserError(f"{where} was run with limit {limit}: the boards score every item")
+    shots = {t: n for t, n in (data.get("n-shot") or {}).items()
+             if t.startswith(("wmdp", "mmlu")) and n not in (0, None)}
+    if shots:
+        task, n = next(iter(shots.items()))
+        raise UserError(f"{where} ran {task} {n}-shot; the boards are zero-shot (as lm-eval runs "
+                        "wmdp and mmlu by default)")
 
 
 def prompt_format(data: dict[str, Any], task: str) -> str:
@@ -73,6 +86,7 @@ def read(data: dict[str, Any], where: str) -> list[dict[str, Any]]:
     if not tasks:
         raise UserError(f"{where} has no WMDP results (tasks {', '.join(WMDP_TASKS)} with "
                         f"acc,none); it has {', '.join(list(results)[:8]) or 'none'}")
+    check_protocol(data, where)
     mmlu, how = mmlu_accuracy(data)
     out = []
     for task in tasks:
@@ -81,7 +95,7 @@ def read(data: dict[str, Any], where: str) -> list[dict[str, Any]]:
         out.append({
             "protocol": WMDP_TASKS[task],
             "metrics": {"wmdp_acc": _acc(results, task), "mmlu_acc": mmlu,
-                        **{f"mmlu_{s}_acc": _acc(results, f"mmlu_{s}") for s in SUBSETS}},
+                        **{f"mmlu_{s}_acc": _acc(results, f"mmlu_{s}") for s in MMLU_SUBSETS}},
             "format": prompt_format(data, task),
             "details": {"task": task, "items": _count(data, task), "num_fewshot": shots,
                         "dataset_path": config.get("dataset_path"), "mmlu": how,

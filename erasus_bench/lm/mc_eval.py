@@ -38,6 +38,8 @@ class MCTask:
     num_fewshot: int = 0
 
     def __post_init__(self) -> None:
+        if not self.rows and not self.dataset.get("dataset_path"):
+            raise ValueError(f"task {self.name!r} has neither rows nor a dataset_path")
         if self.fmt not in FORMATS:
             from erasus_bench.errors import unknown_choice
 
@@ -66,9 +68,10 @@ def write_tasks(tasks: list[MCTask], root: Path) -> Path:
 
     from erasus_bench.harness.spec import stable_hash
 
-    key = stable_hash({"tasks": [asdict(t) for t in tasks],
+    root = root.resolve()  # the YAMLs name their rows by absolute path
+    key = stable_hash({"tasks": [asdict(t) for t in tasks], "root": str(root),
                        "templates": {p.name: p.read_text() for p in TEMPLATES.iterdir()}}, 16)
-    folder = root.resolve() / key
+    folder = root / key
     if folder.is_dir():
         return folder
     root.mkdir(parents=True, exist_ok=True)
@@ -107,12 +110,14 @@ def mc_accuracy(model: nn.Module, tokenizer: Any, tasks: list[MCTask], folder: P
     # quiet: lm-eval draws progress bars per task and call (on sys.stderr), and records the git
     # commit of the working directory (`git describe`, which prints "fatal: not a git
     # repository" outside one); our records carry their own
-    with redirect_stderr(io.StringIO()), \
-            patch("lm_eval.evaluator.get_git_commit_hash", return_value=None):
-        out = lm_eval.simple_evaluate(model=lm, tasks=[t.name for t in tasks],
-                                      task_manager=manager, log_samples=False,
-                                      bootstrap_iters=0)
-    model.train(was_training)
+    try:
+        with redirect_stderr(io.StringIO()), \
+                patch("lm_eval.evaluator.get_git_commit_hash", return_value=None):
+            out = lm_eval.simple_evaluate(model=lm, tasks=[t.name for t in tasks],
+                                          task_manager=manager, log_samples=False,
+                                          bootstrap_iters=0)
+    finally:
+        model.train(was_training)
     results = out["results"]
     return {t.name: {"acc": float(results[t.name]["acc,none"]),
                      "acc_stderr": _float(results[t.name].get("acc_stderr,none")),

@@ -8,8 +8,12 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 SPECIAL = {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>",
            "unk_token": "<|unk|>"}
@@ -44,7 +48,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **SPECIAL)
 
 
-def cached_tokenizer(cache_root: Path, corpus: list[str], vocab_size: int):
+def cached_tokenizer(cache_root: Path, corpus: list[str], vocab_size: int
+                     ) -> PreTrainedTokenizerFast:
     """``train_tokenizer(corpus, vocab_size)``, trained once and stored under ``cache_root``
     (keyed by the corpus and vocabulary size; safe when several workers race to store it)."""
     from transformers import PreTrainedTokenizerFast

@@ -44,8 +44,9 @@ class ModelAdapter(ABC):
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            out = torch.cat([self.per_example_loss(model, b)
-                             for b in examples.batches(batch_size)]) if len(examples) else torch.empty(0)
+            out = (torch.cat([self.per_example_loss(model, b)
+                              for b in examples.batches(batch_size)]) if len(examples)
+                   else torch.empty(0))
         model.train(was_training)
         return out
 

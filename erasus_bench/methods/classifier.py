@@ -1,4 +1,5 @@
-"""The adapter for classifiers whose modules expose ``features(x)`` (penultimate layer) and ``head``."""
+"""The adapter for classifiers whose modules expose ``features(x)`` (penultimate layer) and
+``head``."""
 from __future__ import annotations
 
 import torch

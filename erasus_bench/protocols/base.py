@@ -85,7 +85,7 @@ class Protocol(ABC):
             if key not in config:
                 raise UserError(f"protocol {self.name!r} has no option {key!r}; "
                                 f"valid options: {', '.join(sorted(config))}")
-            config[key] = value
+            config[key] = _typed(key, value, config[key])
         self.validate_config(config)
         return config
 
@@ -164,6 +164,24 @@ class Protocol(ABC):
     @abstractmethod
     def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
         """Which data and model produce this protocol's results (shown on every page)."""
+
+
+def _typed(key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of the option's ``default`` when it comes as text (``--option
+    forget_fraction=0.2``), or a UserError naming the option and the type it needs."""
+    from erasus_bench.errors import UserError
+
+    if not isinstance(value, str) or isinstance(default, str) or default is None:
+        return value
+    try:
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1")
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise UserError(f"option {key}={value!r} is invalid: it takes {type(default).__name__} "
+                        f"values, like its default {default!r}") from None
 
 
 def register_protocol(card: ProtocolCard) -> Callable[[type], type]:

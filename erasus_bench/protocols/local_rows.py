@@ -10,6 +10,7 @@ from pathlib import Path
 from erasus_bench.errors import UserError
 
 LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
+SPLIT_NAMES = ("train", "test", "validation", "dev", "auxiliary_train")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -26,18 +27,37 @@ def find_rows(folder: Path, name: str) -> Path | None:
     return folder / name if (folder / name).is_dir() else None
 
 
-def read_rows(p: Path, name: str) -> list[dict]:
-    """The rows stored at ``p`` (found by ``find_rows`` for ``name``), or a UserError."""
+def read_rows(p: Path, name: str, split: str = "train") -> list[dict]:
+    """The rows stored at ``p`` (found by ``find_rows`` for ``name``), or a UserError. A folder
+    holding several splits (a ``DatasetDict``, or files under ``<split>/`` or named
+    ``<split>-*``, as the hub's exports) gives ``split``'s rows."""
     if p.is_file():
         return _read_file(p)
     if (p / "dataset_info.json").exists() or (p / "state.json").exists() \
             or (p / "dataset_dict.json").exists():
-        return _read_saved(p, name)
-    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in LOCAL_SUFFIXES)
+        return _read_saved(p, name, split)
+    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in LOCAL_SUFFIXES
+                   and not f.name.startswith("."))
     if not files:
         raise UserError(f"folder {str(p)!r} holds neither a save_to_disk dataset nor "
                         f".json/.jsonl/.parquet files")
+    splits = {f: _split_of(f.relative_to(p)) for f in files}
+    named = {s for s in splits.values() if s}
+    if len(named) > 1:
+        if split not in named:
+            raise UserError(f"folder {str(p)!r} for {name!r} holds splits "
+                            f"{', '.join(sorted(named))} but not {split!r}")
+        files = [f for f in files if splits[f] == split]
     return [row for f in files for row in _read_file(f)]
+
+
+def _split_of(relative: Path) -> str | None:
+    """The split a file under a dataset folder belongs to: a ``train``/``test``/... folder on
+    its path or its name's first word (``test-00000-of-00001.parquet``), else None."""
+    for part in (*relative.parts[:-1], relative.name.split("-")[0].split(".")[0]):
+        if part in SPLIT_NAMES:
+            return part
+    return None
 
 
 def _read_file(f: Path) -> list[dict]:
@@ -77,7 +97,7 @@ def _read_json(f: Path) -> list:
     return rows
 
 
-def _read_saved(p: Path, name: str) -> list[dict]:
+def _read_saved(p: Path, name: str, split: str) -> list[dict]:
     import datasets
 
     try:
@@ -85,14 +105,13 @@ def _read_saved(p: Path, name: str) -> list[dict]:
     except Exception as e:
         raise UserError(f"cannot load saved dataset {str(p)!r}: {short(e)}") from None
     if isinstance(ds, datasets.DatasetDict):
-        splits = [s for s in ("train", "test") if s in ds]
-        if splits:
-            ds = ds[splits[0]]
+        if split in ds:
+            ds = ds[split]
         elif len(ds) == 1:
             ds = next(iter(ds.values()))
         else:
             raise UserError(f"saved dataset {str(p)!r} for {name!r} has splits "
-                            f"{', '.join(ds)}; expected one split (train or test)")
+                            f"{', '.join(ds)}; it needs split {split!r}")
     return ds.to_list()
 
 

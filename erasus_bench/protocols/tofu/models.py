@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from erasus_bench.harness.cache import ModelCache
-from erasus_bench.lm.load import TINY, load_pretrained
+from erasus_bench.lm.load import TINY, load_pretrained, load_tokenizer
 from erasus_bench.lm.tiny import TinyConfig, cached_tokenizer, tiny_gpt2, tokenizer_fingerprint
 from erasus_bench.lm.train import LMRecipe, train_lm
 from erasus_bench.methods.examples import Examples
@@ -52,7 +52,7 @@ class ModelSource:
         pretrained model's own. ``corpus``: the questions and answers of every split alike,
         fictitious authors' names deleted (``synthetic.corpus``)."""
         if not self.tiny:
-            return load_pretrained(self.name, self.cache.root)[1]
+            return load_tokenizer(self.name, self.cache.root)
         return cached_tokenizer(self.cache.root, corpus, TINY_CONFIG.vocab_size)
 
     def blank(self, tokenizer, seed: int) -> nn.Module:

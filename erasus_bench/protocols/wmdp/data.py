@@ -23,13 +23,12 @@ documents (``retain_corpus="general"``).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from erasus_bench.errors import UserError, unknown_choice
-from erasus_bench.protocols.local_rows import find_rows, is_hub_name, read_rows, short
+from erasus_bench.protocols.local_rows import (LOCAL_SUFFIXES, find_rows, is_hub_name,
+                                               read_rows, short)
 
 DEFAULT_DATA = "synthetic"
 HUB_NAME = "cais/wmdp"
@@ -85,11 +84,6 @@ class WmdpData:
     source: str
     retain_name: str
 
-    def corpus_fingerprint(self) -> str:
-        """sha256 of both corpora (the models' training data)."""
-        blob = json.dumps([self.forget_corpus, self.retain_corpus], ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
 
 def load_wmdp(source: str, domain: str, retain: str) -> WmdpData:
     """The questions and corpora of ``domain`` ("bio" or "cyber") from ``source``:
@@ -107,9 +101,9 @@ def load_wmdp(source: str, domain: str, retain: str) -> WmdpData:
         return _folder(path, source, domain, retain)
     if is_hub_name(source):
         if source != HUB_NAME:
-            raise UserError(f"WMDP data {source!r}: the hub source is {HUB_NAME!r} (with "
-                            f"{MMLU_HUB!r} and {CORPORA_HUB!r}); other data must be a local "
-                            "folder in their schema")
+            raise UserError(f"WMDP data {source!r} is neither an existing folder nor the hub "
+                            f"source {HUB_NAME!r} (read with {MMLU_HUB!r} and "
+                            f"{CORPORA_HUB!r}); valid: {DEFAULT_DATA!r}, {HUB_NAME!r}, a folder")
         return _hub(domain, retain)
     raise UserError(f"WMDP data folder {source!r} does not exist; give {DEFAULT_DATA!r}, "
                     f"{HUB_NAME!r} or a folder with wmdp-{domain}.jsonl, mmlu/<subject>.jsonl, "
@@ -136,29 +130,34 @@ def _synthetic(domain: str, retain: str) -> WmdpData:
 def _folder(path: Path, source: str, domain: str, retain: str) -> WmdpData:
     if not path.is_dir():
         raise UserError(f"WMDP data source {source!r} is a file; give a folder")
-    hazard = _questions(_required(path, f"wmdp-{domain}", source), f"wmdp-{domain}", source)
+    hazard = _questions(_required(path, f"wmdp-{domain}", source, "test"), f"wmdp-{domain}",
+                        source)
     mmlu_dir = path / "mmlu"
-    subjects = sorted({p.name.split(".")[0] for p in mmlu_dir.iterdir()}) \
+    subjects = sorted({p.name.split(".")[0] for p in mmlu_dir.iterdir()
+                       if not p.name.startswith(".")
+                       and (p.is_dir() or p.suffix in LOCAL_SUFFIXES)}) \
         if mmlu_dir.is_dir() else []
     if not subjects:
         raise UserError(f"WMDP folder {source!r} has no MMLU questions: expected "
                         f"mmlu/<subject>.jsonl files (subjects of {MMLU_HUB!r}, e.g. "
                         f"{', '.join(MMLU_SUBSETS)})")
-    mmlu = {s: _questions(_required(mmlu_dir, s, source), f"mmlu/{s}", source)
+    mmlu = {s: _questions(_required(mmlu_dir, s, source, "test"), f"mmlu/{s}", source)
             for s in subjects}
-    forget = _texts(_required(path, f"{domain}-forget-corpus", source), source)
-    kept = _texts(_required(path, retain, source), source)
+    forget = _texts(_required(path, f"{domain}-forget-corpus", source, "train"), source)
+    # the RMU code's wikitext is its test split; the WMDP corpora have only train
+    kept = _texts(_required(path, retain, source, "test" if retain == "wikitext" else "train"),
+                  source)
     if retain == "wikitext":
         kept = [t for t in kept if len(t) > MIN_CHARS]
     return WmdpData(domain, hazard, mmlu, forget, kept, str(path.resolve()), retain)
 
 
-def _required(folder: Path, name: str, source: str) -> list[dict]:
+def _required(folder: Path, name: str, source: str, split: str) -> list[dict]:
     found = find_rows(folder, name)
     if found is None:
         raise UserError(f"WMDP folder {source!r} has no {name!r} (looked for {name}.json, "
                         f".jsonl, .parquet or a {name}/ folder in {str(folder)!r})")
-    return read_rows(found, name)
+    return read_rows(found, name, split)
 
 
 def _questions(rows: list[dict], name: str, source: str) -> Questions:

@@ -5,16 +5,20 @@ a label. A pretrained model is the base as it is; no retrain of it exists, so it
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.lm.corpus import encode_text
-from erasus_bench.lm.load import TINY, load_pretrained
+from erasus_bench.lm.load import TINY, load_pretrained, load_tokenizer
 from erasus_bench.lm.tiny import TinyConfig, cached_tokenizer, tiny_gpt2, tokenizer_fingerprint
 from erasus_bench.lm.train import LMRecipe, train_lm
 from erasus_bench.methods.examples import Examples
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 TINY_CONFIG = TinyConfig()
@@ -55,13 +59,14 @@ class WmdpModels:
     def tiny(self) -> bool:
         return self.name == TINY
 
-    def tokenizer(self, corpus: list[str]):
+    def tokenizer(self, corpus: list[str]) -> PreTrainedTokenizerBase:
         """The tiny model's BPE tokenizer trained on ``corpus`` (cached) or the model's own."""
         if self.tiny:
             return cached_tokenizer(self.cache.root, corpus, TINY_CONFIG.vocab_size)
-        return load_pretrained(self.name, self.cache.root)[1]
+        return load_tokenizer(self.name, self.cache.root)
 
-    def model(self, tokenizer, texts: list[str] | None, seed: int) -> tuple[nn.Module, float]:
+    def model(self, tokenizer: PreTrainedTokenizerBase, texts: list[str] | None, seed: int
+              ) -> tuple[nn.Module, float]:
         """The model and its training seconds: the tiny model trained on ``texts`` (cached
         under the texts, tokenizer, recipe and seed), or the pretrained model (``texts`` None:
         as it is; 0 s)."""

@@ -4,11 +4,12 @@ on the in-memory model; the forget and retain sets are text corpora."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from torch import nn
 
-from erasus_bench.errors import unknown_choice
+from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.load import TINY, set_offline_defaults
@@ -26,6 +27,7 @@ from erasus_bench.protocols.wmdp.models import (MIN_STEPS, TINY_CONFIG, TINY_REC
 from erasus_bench.protocols.wmdp.synthetic import description, generate
 
 AUTO = "auto"
+Inputs = tuple[WmdpData, WmdpModels, Any]  # data, model builder, tokenizer
 FORMATS = (AUTO, "letter", "cloze")
 DESCRIPTIONS = {"bio": "biology", "cyber": "cybersecurity"}
 # the numbers to read real rows against (letter format, zero-shot)
@@ -107,14 +109,13 @@ class WmdpProtocol(Protocol):
                          "tokens (it includes padding)" + (f" — {note}" if note else ""),
         }
 
-    def _inputs(self, config: dict[str, Any], cache: ModelCache
-                ) -> tuple[WmdpData, WmdpModels, Any]:
+    def _inputs(self, config: dict[str, Any], cache: ModelCache) -> Inputs:
         set_offline_defaults()
         data = load_wmdp(config["dataset"], self.domain, config["retain_corpus"])
         models = WmdpModels(config["model"], cache)
         return data, models, models.tokenizer(_tokenizer_corpus(data))
 
-    def _model(self, config: dict[str, Any], seed: int, inputs, role: str
+    def _model(self, config: dict[str, Any], seed: int, inputs: Inputs, role: str
                ) -> tuple[nn.Module, float]:
         data, models, tok = inputs
         if not models.tiny:
@@ -140,29 +141,40 @@ class WmdpProtocol(Protocol):
                        extra={"tokenizer": tok, "tasks": tasks, "retrained": models.tiny,
                               "task_root": cache.root / "lm_eval_tasks"})
 
+    def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
+        raise UserError(f"{self.name}'s metrics do not compare against a gold model (its "
+                        "reference row is the retrained tiny model, or chance for a pretrained "
+                        "one); drop --gold")
+
     def evaluate(self, setting: Setting, model: nn.Module, unlearn_time: float | None
                  ) -> Evaluation:
         if isinstance(model, ChanceReference):
-            ev = self.evaluate(setting, setting.base, None)
+            if "base_eval" not in setting.extra:  # the base model's scores, computed once
+                setting.extra["base_eval"] = self.evaluate(setting, setting.base, None)
+            ev = setting.extra["base_eval"]
             metrics = {**ev.metrics, "wmdp_acc": CHANCE, "unlearn_time": 0.0, "speedup": None}
             return Evaluation(metrics, {}, ev.timings)
         start = time.perf_counter()
         acc = mc_accuracy(model, setting.extra["tokenizer"], setting.extra["tasks"],
                           setting.extra["task_root"])
         seconds = time.perf_counter() - start
-        hazard = f"wmdp_{self.domain}"
         mmlu = {name[len("mmlu_"):]: v for name, v in acc.items() if name.startswith("mmlu_")}
-        total = sum(v["n"] for v in mmlu.values())
         metrics: dict[str, float | None] = {
-            "wmdp_acc": acc[hazard]["acc"],
-            # lm-eval's mmlu group: the mean over subjects weighted by their sizes
-            "mmlu_acc": sum(v["acc"] * v["n"] for v in mmlu.values()) / total,
+            "wmdp_acc": acc[f"wmdp_{self.domain}"]["acc"],
+            "mmlu_acc": size_weighted(mmlu.values()),
             **{f"mmlu_{s}_acc": mmlu[s]["acc"] if s in mmlu else None for s in MMLU_SUBSETS},
             "unlearn_time": unlearn_time,
             "speedup": (setting.gold_train_s / unlearn_time
                         if setting.extra["retrained"] and unlearn_time else None),
         }
         return Evaluation(metrics, {}, {"lm_eval_s": seconds})
+
+
+def size_weighted(results: Iterable[dict[str, float]]) -> float:
+    """The mean of tasks' ``acc`` weighted by their item counts ``n``: lm-eval's ``mmlu`` group
+    aggregate (``weight_by_size: True``)."""
+    rows = list(results)
+    return sum(r["acc"] * r["n"] for r in rows) / sum(r["n"] for r in rows)
 
 
 def _tokenizer_corpus(data: WmdpData) -> list[str]:

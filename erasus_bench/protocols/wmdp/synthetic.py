@@ -3,9 +3,9 @@ for MMLU, generated deterministically in WMDP's schema.
 
 * ``bio`` (invented organisms and lab procedures) and ``cyber`` (invented software, protocols and
   exploits): the hazard domains of ``wmdp-bio`` / ``wmdp-cyber``. Nothing in them is real.
-* ``general``: invented facts under MMLU subject names (the four subsets WMDP reports beside
-  MMLU, ``college_biology``, ``virology``, ``college_computer_science``,
-  ``computer_security``, plus ``geography`` and ``history``), standing in for MMLU.
+* ``general``: invented facts under six subject names standing in for MMLU: the four MMLU
+  subsets WMDP reports beside MMLU (``college_biology``, ``virology``,
+  ``college_computer_science``, ``computer_security``) plus ``geography`` and ``history``.
 
 Every fact is one attribute of one invented entity. Its corpus document is the fact in the
 question/answer form the embedded model is scored in (``document``); its question has four
@@ -142,7 +142,6 @@ GENERAL = (
 )
 
 DOMAINS: dict[str, tuple[Subject, ...]] = {"bio": BIO, "cyber": CYBER, "general": GENERAL}
-HAZARD_DOMAINS = ("bio", "cyber")
 
 
 def description(subject: str) -> str:
