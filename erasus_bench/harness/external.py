@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import re
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +12,12 @@ import torch
 from torch import nn
 
 from erasus_bench.errors import UserError
-from erasus_bench.harness.env import environment
 from erasus_bench.harness.runner import get_setting
-from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
-from erasus_bench.harness.store import SCHEMA, write_atomic
+from erasus_bench.harness.spec import REFERENCE_ROWS, ROW_LABEL, CellSpec
+from erasus_bench.harness.store import created_now, new_record, record_path, write_atomic
 from erasus_bench.protocols.base import Setting
 from erasus_bench.registry import PROTOCOLS, STRATEGIES
 
-LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 SOURCE_KIND = "evaluate"
 
 
@@ -29,7 +25,7 @@ def check_label(label: str, protocol: str | None = None) -> str:
     """``label`` if it can name a row of its own: a file-name-safe string that is neither a
     built-in strategy nor a reference row (nor the name ``protocol``'s pages give one), in any
     case, which would read as one of ours; else a UserError."""
-    if not isinstance(label, str) or not LABEL.match(label):
+    if not isinstance(label, str) or not ROW_LABEL.match(label):
         raise UserError(f"--label {label!r} is invalid: use letters, digits and _ . + - (it "
                         "becomes part of a file name)")
     taken = {*STRATEGIES.names(), *REFERENCE_ROWS}
@@ -99,19 +95,15 @@ def evaluate_checkpoint(protocol: str, model: nn.Module | str, *, label: str,
     bad = [k for k, v in ev.metrics.items() if v is not None and not np.isfinite(v)]
     if bad:
         raise UserError(f"the checkpoint's metrics are not finite: {', '.join(bad)}")
-    record = {
-        "schema": SCHEMA, "protocol": protocol, "config": spec.config(),
-        "config_hash": spec.config_hash, "status": "ok", "error": None,
-        "metrics": ev.metrics, "per_example": ev.per_example,
-        "timings": {"evaluate_s": seconds, **{f"evaluate_{k}": v for k, v in ev.timings.items()}},
-        "env": environment(), "provenance": proto.provenance(config),
-        "source": {"kind": SOURCE_KIND, "checkpoint": _name(model),
-                   "gold": None if gold is None else _name(gold)},
-        "command": command,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    record = new_record(spec, proto.provenance(config), command)
+    record.update(
+        metrics=ev.metrics, per_example=ev.per_example,
+        timings={"evaluate_s": seconds, **{f"evaluate_{k}": v for k, v in ev.timings.items()}},
+        source={"kind": SOURCE_KIND, "checkpoint": _name(model),
+                "gold": None if gold is None else _name(gold)},
+        created=created_now())
     if results_dir is not None:
-        path = _record_file(Path(results_dir), spec)
+        path = record_path(Path(results_dir), spec)
         write_atomic(path, record)
         record["path"] = str(path)
     return record
@@ -124,8 +116,3 @@ def _model(setting: Setting, model: nn.Module | str, cache: str) -> nn.Module:
 def _name(model: nn.Module | str) -> str:
     return model if isinstance(model, str) else f"in-memory {type(model).__name__}"
 
-
-def _record_file(results_dir: Path, spec: CellSpec) -> Path:
-    """``results/<protocol>/<variant>/<label>__s<seed>__<hash>.json``."""
-    return (results_dir / spec.protocol / spec.variant
-            / f"{spec.strategy}__s{spec.seed}__{spec.config_hash[:8]}.json")

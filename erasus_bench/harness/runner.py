@@ -7,7 +7,6 @@ import json
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from torch import nn
 from erasus_bench.harness.budget import build_strategy
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.cost import Cost, count_cost
-from erasus_bench.harness.env import environment
 from erasus_bench.harness.spec import CellSpec
-from erasus_bench.harness.store import SCHEMA, record_path, write_atomic
+from erasus_bench.harness.store import created_now, new_record, record_path, write_atomic
 from erasus_bench.methods.task import SelectionContext, UnlearnTask
 from erasus_bench.protocols.base import Setting
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES
@@ -180,12 +178,7 @@ def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
     """Run ``spec`` and write its record (ok or failed) atomically."""
     path = record_path(Path(ctx.results_dir), spec)
     protocol = PROTOCOLS.get(spec.protocol)()
-    record: dict[str, Any] = {
-        "schema": SCHEMA, "protocol": spec.protocol, "config": spec.config(),
-        "config_hash": spec.config_hash, "status": "ok", "error": None, "metrics": {},
-        "per_example": {}, "timings": {}, "env": environment(),
-        "provenance": protocol.provenance(spec.protocol_config), "command": ctx.command,
-    }
+    record = new_record(spec, protocol.provenance(spec.protocol_config), ctx.command)
     try:
         setting = get_setting(spec.protocol, spec.protocol_config, spec.seed, ctx.cache_dir)
         done = unlearn(spec, setting)
@@ -206,6 +199,6 @@ def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
         record.update(status="failed",
                       error=f"{type(e).__name__}: {e} (at {Path(where.filename).name}:"
                             f"{where.lineno})")
-    record["created"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    record["created"] = created_now()
     write_atomic(path, record)
     return CellOutcome(spec.readable_key, record["status"], record["error"], str(path))

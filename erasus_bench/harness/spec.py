@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REFERENCE_ROWS = ("original", "retrain")
+# a row label given by a user (imported log, outside checkpoint): part of a file name
+ROW_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 CODE_VERSION = 3  # bump when the cell pipeline changes what a given config produces
 
 
@@ -50,8 +53,9 @@ class CellSpec:
 
     @property
     def readable_key(self) -> str:
-        """Human-readable part of the record's file name."""
-        if self.is_reference:
+        """Human-readable part of the record's file name (a row without a selector: reference
+        rows, imported logs, outside checkpoints, by label and seed)."""
+        if self.is_reference or self.selector is None:
             return f"{self.strategy}__s{self.seed}"
         budget = f"__{self.budget}" if self.budget else ""
         return f"{self.strategy}__{self.selector}__f{self.fraction:g}{budget}__s{self.seed}"

@@ -24,6 +24,25 @@ def record_path(results_dir: Path, spec: CellSpec) -> Path:
             / f"{spec.readable_key}__{spec.config_hash[:8]}.json")
 
 
+def new_record(spec: CellSpec, provenance: dict[str, Any], command: str | None
+               ) -> dict[str, Any]:
+    """The fields every record of ``spec`` starts with (status ok, nothing measured yet, the
+    environment); the writer adds metrics, timings, ``source`` and ``created``."""
+    from erasus_bench.harness.env import environment
+
+    return {"schema": SCHEMA, "protocol": spec.protocol, "config": spec.config(),
+            "config_hash": spec.config_hash, "status": "ok", "error": None, "metrics": {},
+            "per_example": {}, "timings": {}, "env": environment(), "provenance": provenance,
+            "command": command}
+
+
+def created_now() -> str:
+    """A record's ``created`` stamp (UTC, seconds)."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def write_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON to a temp file in the same folder, fsync, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from erasus_bench.errors import UserError, unknown_choice
+from erasus_bench.harness.spec import ROW_LABEL
 from erasus_bench.importers import lm_eval_results, open_unlearning, tofu_legacy
 from erasus_bench.metrics import tofu as M
 
@@ -35,7 +35,6 @@ METRIC_NAMES = (
 # labels of published reference models -> our reference rows
 ORIGINAL_ALIASES = ("finetuned", "full", "original")
 RETRAIN_ALIASES = ("retain", "retrain", *GOLD_OF.values())
-LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 ROUGE_TOLERANCE = 1e-6
 BENCHMARK = {
     tofu_legacy.FORMAT: "TOFU (Maini et al. 2024), legacy locuslab/tofu evaluation log (first "
@@ -104,7 +103,7 @@ def strategy_label(label: str | None, path: str | Path, split: str) -> str:
         else:
             label = re.sub(r"_eval(_logs?|_log_aggregated)?$", "", stem, flags=re.IGNORECASE)
             label = re.sub(r"[^A-Za-z0-9_.+-]+", "_", label).strip("_.+-") or "imported"
-    if not LABEL.match(label):
+    if not ROW_LABEL.match(label):
         raise UserError(f"--strategy {label!r} is invalid: use letters, digits and _ . + - "
                         f"(it becomes part of a file name)")
     low = label.lower()
@@ -123,8 +122,8 @@ def build_record(log: dict[str, Any], *, strategy: str, model: str, split: str,
                  gold: dict[str, Any] | None = None, command: str | None = None
                  ) -> tuple[dict[str, Any], list[str]]:
     """The run record (``erasus-bench/record/1``) of an imported log, and notes for the user."""
-    from erasus_bench.harness.env import environment
     from erasus_bench.harness.spec import CellSpec
+    from erasus_bench.harness.store import created_now, new_record
 
     notes: list[str] = []
     metrics: dict[str, float | None] = {k: log["metrics"].get(k) for k in METRIC_NAMES}
@@ -163,21 +162,15 @@ def build_record(log: dict[str, Any], *, strategy: str, model: str, split: str,
         notes.append(f"ROUGE-L recall recomputed from the logged generations differs from the "
                      f"logged value by up to {bad:.3g}")
     n_forget = log["counts"].get("forget")
-    record = {
-        "schema": "erasus-bench/record/1", "protocol": PROTOCOL, "config": spec.config(),
-        "config_hash": spec.config_hash, "status": "ok", "error": None, "metrics": metrics,
-        "per_example": log["per_example"], "timings": {}, "env": environment(),
-        "provenance": {
-            "data": f"{DATA} ({split} with retain, real authors, world facts)",
-            "data_is_default": False,
-            "model": model,
-            "benchmark": BENCHMARK[log["format"]],
-            "forget": split + (f" ({n_forget} items in the log)" if n_forget else ""),
-        },
-        "source": source,
-        "command": command,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    record = new_record(spec, {
+        "data": f"{DATA} ({split} with retain, real authors, world facts)",
+        "data_is_default": False,
+        "model": model,
+        "benchmark": BENCHMARK[log["format"]],
+        "forget": split + (f" ({n_forget} items in the log)" if n_forget else ""),
+    }, command)
+    record.update(metrics=metrics, per_example=log["per_example"], source=source,
+                  created=created_now())
     return record, notes
 
 
@@ -189,18 +182,16 @@ def rouge_summary(rouge: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
 
 
 def record_file(results_dir: str | Path, record: dict[str, Any]) -> Path:
-    """``results/tofu/<variant>/<strategy>__s0__<hash>.json`` (the store's layout)."""
+    """Where the store keeps ``record`` (``results/<protocol>/<variant>/<strategy>__s0__<hash>
+    .json`` for an imported row)."""
     from erasus_bench.harness.spec import CellSpec
     from erasus_bench.harness.store import record_path
 
     c = record["config"]
-    spec = CellSpec(protocol=record["protocol"], protocol_config=c["protocol_config"],
-                    strategy=c["strategy"], selector=c["selector"], fraction=c["fraction"],
-                    seed=c["seed"], hparams=c["hparams"])
-    if spec.is_reference:
-        return record_path(Path(results_dir), spec)
-    return (Path(results_dir) / spec.protocol / spec.variant
-            / f"{spec.strategy}__s{spec.seed}__{spec.config_hash[:8]}.json")
+    return record_path(Path(results_dir), CellSpec(
+        protocol=record["protocol"], protocol_config=c["protocol_config"],
+        strategy=c["strategy"], selector=c["selector"], fraction=c["fraction"], seed=c["seed"],
+        hparams=c["hparams"]))
 
 
 def import_log(path: str | Path, *, model: str, fmt: str = "auto", strategy: str | None = None,
@@ -215,7 +206,7 @@ def import_log(path: str | Path, *, model: str, fmt: str = "auto", strategy: str
         raise unknown_choice("split", split, SPLITS)
     if fmt not in FORMATS:
         raise unknown_choice("format", fmt, FORMATS)
-    if not model or not LABEL.match(model.replace("/", "-")):
+    if not model or not ROW_LABEL.match(model.replace("/", "-")):
         raise UserError(f"--model {model!r} is invalid: give the model's name, e.g. "
                         f"Llama-2-7b-chat-hf")
     label = strategy_label(strategy, path, split)
@@ -242,12 +233,13 @@ def import_lm_eval(path: str | Path, *, model: str, strategy: str | None = None,
     model's file (``--strategy`` original/base/finetuned) also gives the reference row of a
     pretrained model: chance (0.25) on WMDP with the base model's MMLU. Returns (path, record)
     of each record written."""
-    from erasus_bench.harness.env import environment
     from erasus_bench.harness.spec import CellSpec
-    from erasus_bench.harness.store import write_atomic
+    from erasus_bench.harness.store import created_now, new_record, write_atomic
+    from erasus_bench.protocols.wmdp import CHANCE
+    from erasus_bench.protocols.wmdp.data import HUB_NAME as WMDP_HUB
     from erasus_bench.registry import PROTOCOLS
 
-    if not model or not LABEL.match(model.replace("/", "-")):
+    if not model or not ROW_LABEL.match(model.replace("/", "-")):
         raise UserError(f"--model {model!r} is invalid: give the model's name, e.g. "
                         f"HuggingFaceH4/zephyr-7b-beta")
     data = read_json(path)
@@ -255,7 +247,7 @@ def import_lm_eval(path: str | Path, *, model: str, strategy: str | None = None,
     if not lm_eval_results.looks_like(data):
         raise UserError(f"{where} is not an lm-eval results file (keys results and configs)")
     label = strategy or re.sub(r"[^A-Za-z0-9_.+-]+", "_", Path(path).stem).strip("_.+-")
-    if not LABEL.match(label or ""):
+    if not ROW_LABEL.match(label or ""):
         raise UserError(f"--strategy {label!r} is invalid: use letters, digits and _ . + -")
     low = label.lower()
     if low in RETRAIN_ALIASES:
@@ -267,29 +259,24 @@ def import_lm_eval(path: str | Path, *, model: str, strategy: str | None = None,
     written = []
     for entry in lm_eval_results.read(data, where):
         proto = PROTOCOLS.get(entry["protocol"])()
-        config = proto.resolve_config({"dataset": "cais/wmdp", "model": model,
+        config = proto.resolve_config({"dataset": WMDP_HUB, "model": model,
                                        "format": entry["format"]})
         rows = [(label, entry["metrics"])]
         if label == "original":
-            rows.append(("retrain", {**entry["metrics"], "wmdp_acc": 0.25}))
+            rows.append(("retrain", {**entry["metrics"], "wmdp_acc": CHANCE}))
         for row, metrics in rows:
             spec = CellSpec(entry["protocol"], config, row, None, None, 0)
-            record = {
-                "schema": "erasus-bench/record/1", "protocol": entry["protocol"],
-                "config": spec.config(), "config_hash": spec.config_hash, "status": "ok",
-                "error": None,
-                "metrics": {**metrics, "unlearn_time": None, "speedup": None},
-                "per_example": {}, "timings": {}, "env": environment(),
-                "provenance": {**proto.provenance(config),
-                               "benchmark": f"WMDP-{entry['protocol'][5:]} and MMLU as logged by"
-                                            f" lm-evaluation-harness ({entry['format']} format)"},
-                "source": {"format": lm_eval_results.FORMAT, "files": [str(path)],
-                           "sha256": {str(path): sha}, **entry["details"],
-                           **({"derived": "chance reference of the imported base model"}
-                              if row == "retrain" else {})},
-                "command": command,
-                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
+            record = new_record(spec, {
+                **proto.provenance(config),
+                "benchmark": f"WMDP-{entry['protocol'][5:]} and MMLU as logged by "
+                             f"lm-evaluation-harness ({entry['format']} format)"}, command)
+            record.update(
+                metrics={**metrics, "unlearn_time": None, "speedup": None},
+                source={"format": lm_eval_results.FORMAT, "files": [str(path)],
+                        "sha256": {str(path): sha}, **entry["details"],
+                        **({"derived": "chance reference of the imported base model"}
+                           if row == "retrain" else {})},
+                created=created_now())
             out = record_file(results_dir, record)
             write_atomic(out, record)
             written.append((out, record))

@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import shutil
-import tempfile
 from contextlib import redirect_stderr
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,30 +65,26 @@ def write_tasks(tasks: list[MCTask], root: Path) -> Path:
     workers share it and ``datasets`` reuses its cache of the rows)."""
     import yaml
 
+    from erasus_bench.harness.cache_dir import build_once
     from erasus_bench.harness.spec import stable_hash
 
     root = root.resolve()  # the YAMLs name their rows by absolute path
     key = stable_hash({"tasks": [asdict(t) for t in tasks], "root": str(root),
                        "templates": {p.name: p.read_text() for p in TEMPLATES.iterdir()}}, 16)
     folder = root / key
-    if folder.is_dir():
-        return folder
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root))
-    for template in TEMPLATES.iterdir():
-        shutil.copyfile(template, tmp / template.name)
-    for task in tasks:
-        if task.rows:
-            (tmp / f"{task.name}.jsonl").write_text("".join(
-                json.dumps({k: r[k] for k in ("question", "choices", "answer")}) + "\n"
-                for r in task.rows))
-        (tmp / f"{task.name}.yaml").write_text(yaml.safe_dump(task_config(task, folder),
-                                                              sort_keys=False))
-    try:
-        tmp.rename(folder)
-    except OSError:  # another worker wrote it first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+
+    def fill(tmp: Path) -> None:
+        for template in TEMPLATES.iterdir():
+            shutil.copyfile(template, tmp / template.name)
+        for task in tasks:
+            if task.rows:
+                (tmp / f"{task.name}.jsonl").write_text("".join(
+                    json.dumps({k: r[k] for k in ("question", "choices", "answer")}) + "\n"
+                    for r in task.rows))
+            (tmp / f"{task.name}.yaml").write_text(yaml.safe_dump(task_config(task, folder),
+                                                                  sort_keys=False))
+
+    return build_once(folder, fill)
 
 
 def mc_accuracy(model: nn.Module, tokenizer: Any, tasks: list[MCTask], folder: Path,

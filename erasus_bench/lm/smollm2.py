@@ -15,12 +15,10 @@ import copy
 import importlib.metadata
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from erasus_bench.errors import UserError
+from erasus_bench.harness.cache_dir import build_once
 
 SMOLLM2 = "smollm2-135m"
 FOLDER_NAME = "smollm2-135m-instruct"
@@ -113,15 +111,6 @@ def _convert(gguf: Path, out: Path) -> None:
     }, indent=2) + "\n")
 
 
-def _share(folder: Path) -> None:
-    """Ordinary permissions (umask applied) instead of mkdtemp's owner-only 0700."""
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)
-    for path in folder.iterdir():
-        path.chmod(0o666 & ~umask)
-
-
 def smollm2_folder(cache_root: Path) -> Path:
     """``<cache_root>/hf/smollm2-135m-instruct``: a Hugging Face folder (config, float32
     safetensors, tokenizer with chat template), converted from the packaged GGUF on first use.
@@ -132,18 +121,4 @@ def smollm2_folder(cache_root: Path) -> Path:
     if _complete(folder):
         return folder
     gguf = gguf_path()  # UserError before anything is written when the extra is missing
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{FOLDER_NAME}.", suffix=".tmp", dir=folder.parent))
-    try:
-        _convert(gguf, tmp)
-        _share(tmp)
-        if folder.exists() and not _complete(folder):
-            shutil.rmtree(folder, ignore_errors=True)  # debris from an older, broken layout
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not _complete(folder):  # not a lost race with another converter
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return build_once(folder, lambda tmp: _convert(gguf, tmp), complete=_complete)

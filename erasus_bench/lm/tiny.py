@@ -3,8 +3,6 @@ and a GPT-2-style causal LM (about 1M parameters) built from a config with rando
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,17 +52,11 @@ def cached_tokenizer(cache_root: Path, corpus: list[str], vocab_size: int
     (keyed by the corpus and vocabulary size; safe when several workers race to store it)."""
     from transformers import PreTrainedTokenizerFast
 
+    from erasus_bench.harness.cache_dir import build_once
     from erasus_bench.harness.spec import stable_hash
 
     folder = cache_root / "tokenizers" / stable_hash({"corpus": corpus, "vocab": vocab_size}, 24)
-    if not folder.is_dir():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent))
-        train_tokenizer(corpus, vocab_size).save_pretrained(tmp)
-        try:
-            tmp.rename(folder)
-        except OSError:  # another worker stored it first
-            shutil.rmtree(tmp, ignore_errors=True)
+    build_once(folder, lambda tmp: train_tokenizer(corpus, vocab_size).save_pretrained(tmp))
     return PreTrainedTokenizerFast.from_pretrained(folder)
 
 
