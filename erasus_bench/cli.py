@@ -93,9 +93,13 @@ def list_cmd(kind: str | None) -> None:
 @click.option("--selectors", help="Comma-separated selector names.")
 @click.option("--fractions", default="0.1", show_default=True,
               help="Coreset fractions of the forget set, each in (0, 1].")
+@click.option("--requests", type=int, help="Split the forget set into K disjoint deletion "
+              "requests applied one after another to the same model, evaluated after each "
+              "(gold after request j: retrained without requests 1..j).")
 @grid_options
 def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str | None,
-        fractions: str, seeds: int | None, budgets: str | None, scenario: str | None,
+        fractions: str, requests: int | None, seeds: int | None, budgets: str | None,
+        scenario: str | None,
         dataset: str | None,
         split: str | None, model: str | None, extra: tuple[str, ...], workers: int | None,
         force: bool, results_dir: str, leaderboards_dir: str, out: str | None,
@@ -109,7 +113,8 @@ def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str
                **parse_options(extra)}
     _run_and_render(protocol, _split(strategies), _split(selectors), parse_fractions(fractions),
                     seeds, budgets, options, workers, force,
-                    *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render)
+                    *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render,
+                    requests)
 
 
 def _folders(results_dir: str, leaderboards_dir: str, out: str | None) -> tuple[str, str]:
@@ -123,9 +128,11 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
                     fractions: list[float], seeds: int | None, budgets: str | None,
                     options: dict[str, str | None],
                     workers: int | None, force: bool, results_dir: str,
-                    leaderboards_dir: str, cache_dir: str | None, no_render: bool) -> None:
+                    leaderboards_dir: str, cache_dir: str | None, no_render: bool,
+                    requests: int | None = None) -> None:
     """Build the grid (validating every name and value), run it, render; exit 1 on failures.
-    ``options``: protocol options given on the command line (None = not given)."""
+    ``options``: protocol options given on the command line (None = not given); ``requests``:
+    K sequential deletion requests."""
     from erasus_bench.harness import plans
     from erasus_bench.harness.budget import parse_budgets
     from erasus_bench.harness.cache_dir import default_cache_dir
@@ -138,7 +145,8 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
     request = {"protocol": protocol, "options": given, "strategies": strategies,
                "selectors": selectors, "fractions": fractions,
                "seeds": card.default_seeds if seeds is None else seeds,
-               "budgets": parse_budgets(budgets) if budgets else list(card.budgets)}
+               "budgets": parse_budgets(budgets) if budgets else list(card.budgets),
+               **({"requests": requests} if requests is not None else {})}
     cache = cache_dir or default_cache_dir()
     done = None if force else plans.done_count(cache, request, results_dir)
     outcomes: list[Any] = []
@@ -147,7 +155,7 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
         from erasus_bench.harness.run import run_grid
 
         _, config, cells = build_grid(protocol, given, strategies, selectors, fractions,
-                                      request["seeds"], request["budgets"])
+                                      request["seeds"], request["budgets"], requests)
         plans.remember(cache, request, cells)
         command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
@@ -366,27 +374,42 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.argument("logfile")
 @click.option("--format", "fmt", default="auto", show_default=True,
               help="Log format: auto, tofu-legacy (locuslab/tofu eval_log_aggregated.json), "
-                   "open-unlearning (TOFU_EVAL.json) or lm-eval (lm_eval --output_path results "
-                   "JSON of wmdp_bio / wmdp_cyber / mmlu).")
+                   "open-unlearning (TOFU_EVAL.json), lm-eval (lm_eval --output_path results "
+                   "JSON of wmdp_bio / wmdp_cyber / mmlu), muse-csv (MUSE eval.py output) or "
+                   "open-unlearning-muse (MUSE_EVAL.json).")
 @click.option("--strategy", help="Row label (default: from the file name). retain/retain90 "
               "become the `retrain` reference row, finetuned/full (and base, lm-eval) the "
               "`original` one.")
 @click.option("--model", required=True, help="Model label, e.g. Llama-2-7b-chat-hf.")
 @click.option("--gold", help="TOFU: the retain (gold) model's log, either format: forget "
-              "quality is recomputed against its per-item forget truth ratios.")
+              "quality is recomputed against its per-item forget truth ratios. MUSE "
+              "(MUSE_EVAL.json): the retrained model's, whose Min-K AUC PrivLeak is relative to.")
+@click.option("--corpus", default="news", show_default=True,
+              help="MUSE corpus the results are on (news, books).")
 @click.option("--split", default="forget10", show_default=True,
               help="TOFU forget split the log was evaluated on.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path())
 def import_cmd(logfile: str, fmt: str, strategy: str | None, model: str, gold: str | None,
-               split: str, results_dir: str) -> None:
+               corpus: str, split: str, results_dir: str) -> None:
     """Import a published evaluation log as run records (TOFU logs: protocol `tofu`; lm-eval
-    results: `wmdp-bio` / `wmdp-cyber`)."""
-    from erasus_bench.importers import (FORMATS, import_lm_eval, import_log, lm_eval_results,
-                                        read_json)
+    results: `wmdp-bio` / `wmdp-cyber`; MUSE results: `muse`)."""
+    from erasus_bench.importers import (FORMATS, import_lm_eval, import_log, import_muse,
+                                        lm_eval_results, muse_logs, read_json)
 
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if fmt not in (*FORMATS, lm_eval_results.FORMAT):
-        raise unknown_choice("format", fmt, (*FORMATS, lm_eval_results.FORMAT))
+    valid = (*FORMATS, lm_eval_results.FORMAT, muse_logs.CSV_FORMAT, muse_logs.OU_FORMAT)
+    if fmt not in valid:
+        raise unknown_choice("format", fmt, valid)
+    if fmt in (muse_logs.CSV_FORMAT, muse_logs.OU_FORMAT) or fmt == "auto" and (
+            muse_logs.csv_rows(logfile) is not None
+            or muse_logs.looks_like_ou(read_json(logfile))):
+        for path, record in import_muse(logfile, model=model, corpus=corpus, strategy=strategy,
+                                        gold=gold, results_dir=results_dir, command=command):
+            m = record["metrics"]
+            shown = ", ".join(f"{k} {m[k]:.4g}" for k in muse_logs.CSV_METRICS
+                              if m[k] is not None)
+            click.echo(f"wrote {path} (muse, strategy {record['config']['strategy']}: {shown})")
+        return
     if fmt == lm_eval_results.FORMAT or (fmt == "auto"
                                          and lm_eval_results.looks_like(read_json(logfile))):
         for path, record in import_lm_eval(logfile, model=model, strategy=strategy,

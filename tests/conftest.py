@@ -105,3 +105,63 @@ def wmdp_bio_setting(cache_dir: str, wmdp_bio_config: dict):
     from erasus_bench.harness.runner import get_setting
 
     return get_setting("wmdp-bio", wmdp_bio_config, 0, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def muse_dataset(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small slice of the synthetic MUSE-News data in the hub's configs and splits (as
+    ``<config>/<split>.jsonl``; privleak/holdout as the hub's parquet export; the retain QA
+    under its older name ``retain2_qa``): 4 articles per deletion request and retain block."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from erasus_bench.protocols.muse.synthetic import generate
+
+    data, n = generate(), 4
+    folder = tmp_path_factory.mktemp("muse-small")
+    kept = {c: {s: rows[:n] for s, rows in splits.items()} for c, splits in data.items()
+            if c not in ("knowmem", "train")}
+    kept["scal"] = {"forget_1": kept["sust"]["forget_1"],
+                    "forget_2": kept["sust"]["forget_1"] + kept["sust"]["forget_2"]}
+    kept["sust"] = {k: kept["sust"][k] for k in ("forget_1", "forget_2")}
+    kept["train"] = {"forget": kept["scal"]["forget_2"], "retain1": kept["raw"]["retain1"],
+                     "retain2": kept["raw"]["retain2"]}
+    kept["raw"]["forget"] = kept["sust"]["forget_1"]
+    kept["privleak"]["forget"] = kept["raw"]["forget"]
+
+    def about(rows: list[dict], articles: list[dict]) -> list[dict]:
+        return [r for r in rows if any(f"Question: {r['question']}\nAnswer: {r['answer']}"
+                                       in a["text"] for a in articles)]
+
+    qa = data["knowmem"]
+    kept["knowmem"] = {"forget_qa": about(qa["forget_qa"], kept["raw"]["forget"]),
+                       "forget_qa_icl": qa["forget_qa_icl"],
+                       "retain2_qa": about(qa["retain_qa"], kept["raw"]["retain2"]),
+                       "retain2_qa_icl": qa["retain_qa_icl"]}
+    for config, splits in kept.items():
+        for split, rows in splits.items():
+            (folder / config).mkdir(parents=True, exist_ok=True)
+            if (config, split) == ("privleak", "holdout"):
+                pq.write_table(pa.Table.from_pylist(rows),
+                               folder / config / f"{split}-00000-of-00001.parquet")
+                continue
+            (folder / config / f"{split}.jsonl").write_text(
+                "".join(json.dumps(r) + "\n" for r in rows))
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def muse_config(muse_dataset: str) -> dict:
+    from erasus_bench.protocols.muse.protocol import MuseProtocol
+
+    return MuseProtocol().resolve_config({"dataset": muse_dataset})
+
+
+@pytest.fixture(scope="session")
+def muse_setting(cache_dir: str, muse_config: dict):
+    """Seed-0 setting of `muse` on the small dataset (tiny GPT-2 base and gold)."""
+    from erasus_bench.harness.runner import get_setting
+
+    return get_setting("muse", muse_config, 0, cache_dir)

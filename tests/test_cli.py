@@ -152,6 +152,8 @@ def test_failed_cells_from_an_entry_point_plugin(tmp_path: Path, cache_dir: str)
     (["run", "--protocol", "general", "--fractions", "0"], "fraction"),
     (["run", "--protocol", "general", "--seeds", "0"], "seed"),
     (["run", "--protocol", "general", "--scenario", "klass"], "class"),
+    (["run", "--protocol", "general", "--requests", "1"], "at least 2"),
+    (["run", "--protocol", "wmdp-bio", "--requests", "2"], "does not support sequential"),
     (["list", "strategys"], "strategies"),
     (["render", "--results-dir", "does-not-exist"], "does-not-exist"),
 ])

@@ -48,7 +48,7 @@ def test_protocol_cards_and_metrics_load_without_torch() -> None:
             "from erasus_bench.protocols.card import protocol_card\n"
             "assert protocol_card('tofu').utility_metric == 'model_utility'\n"
             "assert 'avg_gap' in METRICS\n"
-            "assert PROTOCOLS.names() == ['general', 'tofu', 'wmdp-bio', 'wmdp-cyber']\n"
+            "assert PROTOCOLS.names() == ['general', 'muse', 'tofu', 'wmdp-bio', 'wmdp-cyber']\n"
             "assert PROTOCOLS.entry('general').obj is None  # lazy until first get\n"
             "import erasus_bench.leaderboards.render, erasus_bench.leaderboards.summarise\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n"

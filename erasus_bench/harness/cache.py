@@ -31,22 +31,35 @@ class ModelCache:
 
         Returns the model and the wall time its training took (measured when it was trained).
         """
-        path = self.path(key)
-        if path.exists():
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(blob["state_dict"])
-            model.eval()
-            return model, float(blob["train_s"])
+        loaded = self.load(key, model)
+        if loaded is not None:
+            return model, loaded
         start = time.perf_counter()
         trained = train()
         train_s = time.perf_counter() - start
+        self.store(key, trained, train_s)
+        return trained, train_s
+
+    def load(self, key: dict[str, Any], model: nn.Module) -> float | None:
+        """Load the weights stored under ``key`` into ``model`` (eval mode) and return the
+        seconds recorded with them; None (model untouched) when nothing is stored."""
+        path = self.path(key)
+        if not path.exists():
+            return None
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(blob["state_dict"])
+        model.eval()
+        return float(blob["train_s"])
+
+    def store(self, key: dict[str, Any], model: nn.Module, seconds: float) -> None:
+        """Store ``model``'s weights under ``key`` atomically, with the seconds it took."""
+        path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
         try:
-            torch.save({"state_dict": trained.state_dict(), "train_s": train_s,
+            torch.save({"state_dict": model.state_dict(), "train_s": seconds,
                         "key": json.dumps(key, sort_keys=True, default=str)}, tmp)
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
-        return trained, train_s

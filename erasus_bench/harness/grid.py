@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from erasus_bench.errors import UserError
 from erasus_bench.harness.budget import regimes_for
+from erasus_bench.harness.requests import check_requests
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
 from erasus_bench.protocols.tuned import TUNING_SEED_BASE
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, Registry
 
 if TYPE_CHECKING:  # a cached rerun parses its fractions without loading torch
     from erasus_bench.protocols.base import Protocol
+
 
 DEFAULT_FRACTIONS = (0.1,)
 DEFAULT_SEEDS = 3
@@ -62,13 +65,14 @@ def check_sweepable(protocol_name: str, strategy: str) -> None:
 
 def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence[str] | None,
                selectors: Sequence[str] | None, fractions: Sequence[float], seeds: int,
-               budgets: Sequence[str] = ("steps",)
+               budgets: Sequence[str] = ("steps",), requests: int | None = None
                ) -> tuple[Protocol, dict[str, Any], list[CellSpec]]:
     """The protocol, its resolved config and every cell: reference rows first, then methods.
 
     The ``full`` selector ignores the fraction, so it runs once per strategy at fraction 1.0.
     Each strategy runs in each of ``budgets`` (``harness.budget.regimes_for``: once for
     one-shot strategies; coreset-invariant ones only with the ``full`` selector).
+    With ``requests`` K, every row is K cells, one per sequential deletion request 1..K.
     """
     if not 1 <= seeds <= TUNING_SEED_BASE:
         raise UserError(f"--seeds {seeds} is invalid: the number of seeds must be in 1.."
@@ -89,4 +93,12 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
                     for fraction in ([1.0] if selector == "full" else fractions):
                         cells.append(CellSpec(protocol.name, config, strategy, selector,
                                               fraction, seed, hp, source, budget))
+    if requests is not None:
+        check_requests(requests)
+        if not protocol.supports_requests:
+            from erasus_bench.protocols.base import unsupported_requests
+
+            raise UserError(unsupported_requests(protocol.name))
+        cells = [replace(c, request=j, requests=requests) for c in cells
+                 for j in range(1, requests + 1)]
     return protocol, config, cells

@@ -18,7 +18,8 @@ from erasus_bench.harness.budget import build_strategy
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.cost import Cost, count_cost
 from erasus_bench.harness.spec import CellSpec
-from erasus_bench.harness.store import created_now, new_record, record_path, write_atomic
+from erasus_bench.harness.store import (created_now, is_done, new_record, record_path,
+                                        write_atomic)
 from erasus_bench.methods.task import SelectionContext, UnlearnTask
 from erasus_bench.protocols.base import Setting
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES
@@ -47,21 +48,30 @@ class CellOutcome:
     path: str
 
 
-_SETTINGS: dict[tuple[str, str, int], Setting] = {}
+_SETTINGS: dict[tuple[str, str, int, int | None, int | None], Setting] = {}
 
 
-def get_setting(protocol: str, config: dict[str, Any], seed: int, cache_dir: str) -> Setting:
-    """The protocol's setting for ``seed``, built once per process."""
-    key = (protocol, json.dumps(config, sort_keys=True), seed)
+def get_setting(protocol: str, config: dict[str, Any], seed: int, cache_dir: str,
+                requests: int | None = None, request: int | None = None) -> Setting:
+    """The protocol's setting for ``seed`` (of deletion request ``request`` of ``requests``
+    when given), built once per process."""
+    key = (protocol, json.dumps(config, sort_keys=True), seed, requests, request)
     if key not in _SETTINGS:
-        _SETTINGS[key] = PROTOCOLS.get(protocol)().setup(config, seed, ModelCache(cache_dir))
+        p, cache = PROTOCOLS.get(protocol)(), ModelCache(cache_dir)
+        _SETTINGS[key] = (p.setup(config, seed, cache) if request is None or requests is None
+                          else p.request_setting(config, seed, cache, requests, request))
     return _SETTINGS[key]
 
 
-def prepare(protocol: str, config: dict[str, Any], seed: int, role: str, cache_dir: str
-            ) -> tuple[int, str]:
-    """Train (or find cached) the ``role`` model of one seed; returns (seed, role)."""
-    PROTOCOLS.get(protocol)().train(config, seed, ModelCache(cache_dir), role)
+def prepare(protocol: str, config: dict[str, Any], seed: int, role: str, cache_dir: str,
+            requests: int | None = None, request: int | None = None) -> tuple[int, str]:
+    """Train (or find cached) the ``role`` model of one seed, or with ``request`` the gold
+    model of that deletion request (retrained without requests 1..j); returns (seed, role)."""
+    protocol_ = PROTOCOLS.get(protocol)()
+    if request is not None and requests is not None:
+        protocol_.request_setting(config, seed, ModelCache(cache_dir), requests, request)
+    else:
+        protocol_.train(config, seed, ModelCache(cache_dir), role)
     return seed, role
 
 
@@ -116,51 +126,63 @@ _SELECTIONS: dict[tuple[int, str, int, int], tuple[Setting, Selection]] = {}
 _MAX_SELECTIONS = 256
 
 
-def select_coreset(spec: CellSpec, setting: Setting, k: int) -> Selection:
-    """The cell's coreset of ``k`` forget samples. Selectors are deterministic under a seed, so
-    a coreset is computed once per (setting, selector, k, seed) in this process and shared by
-    every strategy of that seed; each of their cells is charged the time and compute measured
-    when it was computed, as if it had computed it itself."""
+def select_coreset(spec: CellSpec, setting: Setting, k: int, model: nn.Module | None = None
+                   ) -> Selection:
+    """The cell's coreset of ``k`` samples of the setting's unlearning pool, scored with
+    ``model`` (None: the base model). Selectors are deterministic under a seed, so a coreset of
+    the base model is computed once per (setting, selector, k, seed) in this process and shared
+    by every strategy of that seed; each of their cells is charged the time and compute
+    measured when it was computed, as if it had computed it itself. A later deletion request
+    scores with the model its sequence has reached, so its coreset is its own."""
     assert spec.selector is not None
     key = (id(setting), spec.selector, k, spec.seed)
-    if key in _SELECTIONS:
+    if model is None and key in _SELECTIONS:
         return _SELECTIONS[key][1]
-    n = len(setting.forget)
+    scorer = setting.base if model is None else model
+    pool = setting.unlearn_pool()
+    n = len(pool)
     torch.manual_seed(spec.seed)
-    ctx = SelectionContext(setting.base, setting.forget, setting.adapter, spec.seed,
+    ctx = SelectionContext(scorer, pool, setting.adapter, spec.seed,
                            setting.num_classes, setting.early_models, setting.early_train_s)
     selector = SELECTORS.get(spec.selector)()
     start = time.perf_counter()
-    with count_cost([setting.base, *setting.early_models]) as cost:
+    with count_cost([scorer, *setting.early_models]) as cost:
         idx = check_coreset(selector.select(ctx, k), n, k, spec.selector)
     seconds = time.perf_counter() - start
     if selector.uses_early_models and setting.early_models:
         seconds += setting.early_train_s  # training the score networks is part of selecting
-    if len(_SELECTIONS) >= _MAX_SELECTIONS:
-        _SELECTIONS.pop(next(iter(_SELECTIONS)))
-    # the setting is kept with its coreset so that its id cannot be reused while the key lives
-    _SELECTIONS[key] = (setting, Selection(idx, seconds, cost))
-    return _SELECTIONS[key][1]
+    selection = Selection(idx, seconds, cost)
+    if model is None:
+        if len(_SELECTIONS) >= _MAX_SELECTIONS:
+            _SELECTIONS.pop(next(iter(_SELECTIONS)))
+        # the setting is kept with its coreset so that its id cannot be reused while the key
+        # lives
+        _SELECTIONS[key] = (setting, selection)
+    return selection
 
 
-def unlearn(spec: CellSpec, setting: Setting) -> Unlearned:
-    """Apply the cell's selector and strategy, timing and counting both."""
+def unlearn(spec: CellSpec, setting: Setting, start: nn.Module | None = None) -> Unlearned:
+    """Apply the cell's selector and strategy to ``start`` (the model a sequence of deletion
+    requests has reached; None: the base model), timing and counting both. The coreset is
+    recorded as positions in ``setting.forget``."""
     if spec.strategy == "original":
         return Unlearned(setting.base, None, {"select_s": 0.0, "unlearn_s": 0.0}, 0.0, {})
     if spec.strategy == "retrain":
         t = setting.gold_train_s
         return Unlearned(setting.gold, None, {"select_s": 0.0, "unlearn_s": t}, t, {})
     assert spec.selector is not None and spec.fraction is not None
-    k = max(1, round(spec.fraction * len(setting.forget)))
-    chosen = select_coreset(spec, setting, k)
+    pool = setting.unlearn_pool()
+    k = max(1, round(spec.fraction * len(pool)))
+    chosen = select_coreset(spec, setting, k, start)
     idx, select_s, select_cost = chosen.idx, chosen.seconds, chosen.cost
     strategy = STRATEGIES.get(spec.strategy)
-    task = UnlearnTask(model=copy.deepcopy(setting.base),
-                       original=copy.deepcopy(setting.base).requires_grad_(False).eval(),
-                       forget=setting.forget.subset(idx), retain=setting.retain,
+    model = setting.base if start is None else start
+    task = UnlearnTask(model=copy.deepcopy(model),
+                       original=copy.deepcopy(model).requires_grad_(False).eval(),
+                       forget=pool.subset(idx), retain=setting.retain,
                        adapter=setting.adapter, seed=spec.seed,
                        num_classes=setting.num_classes,
-                       full_forget=setting.forget if strategy.reads_training_set else None)
+                       full_forget=pool if strategy.reads_training_set else None)
     torch.manual_seed(spec.seed)
     start = time.perf_counter()
     method = build_strategy(strategy, spec.hparams, spec.budget, task)
@@ -170,35 +192,99 @@ def unlearn(spec: CellSpec, setting: Setting) -> Unlearned:
     if not all_finite(model):
         raise CellError(f"strategy {spec.strategy!r} produced non-finite weights")
     cost = {**(select_cost + unlearn_cost).as_dict(), "select": select_cost.as_dict()}
-    return Unlearned(model, idx.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s},
+    coreset = idx if setting.request_idx is None else setting.request_idx[idx]
+    return Unlearned(model, coreset.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s},
                      select_s + unlearn_s, cost)
 
 
-def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
-    """Run ``spec`` and write its record (ok or failed) atomically."""
-    path = record_path(Path(ctx.results_dir), spec)
+def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
+             ) -> tuple[dict[str, Any], nn.Module | None]:
+    """Run ``spec`` from ``start`` (None: the base model): its record (ok or failed, not yet
+    written) and the unlearned model (None when it failed)."""
     protocol = PROTOCOLS.get(spec.protocol)()
     record = new_record(spec, protocol.provenance(spec.protocol_config), ctx.command)
     try:
-        setting = get_setting(spec.protocol, spec.protocol_config, spec.seed, ctx.cache_dir)
-        done = unlearn(spec, setting)
+        setting = get_setting(spec.protocol, spec.protocol_config, spec.seed, ctx.cache_dir,
+                              spec.requests, spec.request)
+        done = unlearn(spec, setting, start)
         timings = done.timings
-        start = time.perf_counter()
+        began = time.perf_counter()
         ev = protocol.evaluate(setting, done.model, done.seconds)
-        timings["evaluate_s"] = time.perf_counter() - start
+        timings["evaluate_s"] = time.perf_counter() - began
         timings.update({f"evaluate_{k}": v for k, v in ev.timings.items()})
         bad = [k for k, v in ev.metrics.items() if v is not None and not np.isfinite(v)]
         if bad:
             raise CellError(f"non-finite metrics: {', '.join(bad)}")
         if not spec.is_reference:
-            record["model_changed"] = not same_weights(done.model, setting.base)
+            before = setting.base if start is None else start
+            record["model_changed"] = not same_weights(done.model, before)
         record.update(metrics=ev.metrics, timings=timings, cost=done.cost,
                       per_example={**ev.per_example, "coreset": done.coreset})
+        return record, done.model
     except Exception as e:  # a broken method must not stop the grid: record why and go on
         where = traceback.extract_tb(e.__traceback__)[-1]
         record.update(status="failed",
                       error=f"{type(e).__name__}: {e} (at {Path(where.filename).name}:"
                             f"{where.lineno})")
+        return record, None
+
+
+def _write(spec: CellSpec, ctx: RunContext, record: dict[str, Any]) -> CellOutcome:
+    path = record_path(Path(ctx.results_dir), spec)
     record["created"] = created_now()
     write_atomic(path, record)
     return CellOutcome(spec.readable_key, record["status"], record["error"], str(path))
+
+
+def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
+    """Run ``spec`` and write its record (ok or failed) atomically."""
+    return _write(spec, ctx, _execute(spec, ctx)[0])
+
+
+def request_model_key(spec: CellSpec) -> dict[str, Any]:
+    """Where the model a deletion request left is stored in the model cache."""
+    return {"request_model": spec.config_hash}
+
+
+def run_chain(specs: list[CellSpec], ctx: RunContext, force: bool = False
+              ) -> list[CellOutcome]:
+    """Run one method's deletion requests 1..K in order, each from the model the previous one
+    left (stored in the model cache with the record), writing each record as it finishes; a
+    rerun resumes after the last request with an ok record and a stored model (all of them
+    again with ``force``). Requests after a failed one are recorded as failed."""
+    results, cache = Path(ctx.results_dir), ModelCache(ctx.cache_dir)
+    resume = 0
+    while (not force and resume < len(specs) and is_done(results, specs[resume])
+           and cache.path(request_model_key(specs[resume])).exists()):
+        resume += 1
+    start: nn.Module | None = None
+    if resume:
+        last = specs[resume - 1]
+        setting = get_setting(last.protocol, last.protocol_config, last.seed, ctx.cache_dir,
+                              last.requests, last.request)
+        start = copy.deepcopy(setting.base)
+        cache.load(request_model_key(last), start)
+    outcomes, failed = [], None
+    for spec in specs[resume:]:
+        if failed is None:
+            record, start = _execute(spec, ctx, start)
+        else:
+            record = new_record(spec, PROTOCOLS.get(spec.protocol)().provenance(
+                spec.protocol_config), ctx.command)
+            record.update(status="failed", error=f"request {failed} of this sequence failed")
+        prev = spec.previous
+        if prev is not None:
+            record["previous_request"] = {
+                "path": record_path(Path(), prev).as_posix(), "config_hash": prev.config_hash}
+        if record["status"] == "ok" and start is not None:
+            cache.store(request_model_key(spec), start, record["timings"]["unlearn_s"])
+        elif failed is None:
+            failed = spec.request
+        outcomes.append(_write(spec, ctx, record))
+    return outcomes
+
+
+def run_job(job: CellSpec | list[CellSpec], ctx: RunContext, force: bool = False
+            ) -> list[CellOutcome]:
+    """One executor job: a cell, or a method's sequence of deletion requests."""
+    return run_chain(job, ctx, force) if isinstance(job, list) else [run_cell(job, ctx)]

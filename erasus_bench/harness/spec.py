@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 REFERENCE_ROWS = ("original", "retrain")
@@ -32,16 +32,27 @@ class CellSpec:
     hparams: dict[str, Any] = field(default_factory=dict)
     hparams_source: dict[str, Any] | None = None  # where the hparams came from (tuning, paper)
     budget: str | None = None  # budget regime of a method cell (harness.budget)
+    request: int | None = None  # 1..requests: this cell's deletion request of a sequence
+    requests: int | None = None  # K: the forget set split into K sequential requests
+
+    @property
+    def previous(self) -> CellSpec | None:
+        """The cell of the previous deletion request (whose model this one starts from); None
+        for a single request or the first of a sequence."""
+        if not self.request or self.request == 1:
+            return None
+        return replace(self, request=self.request - 1)
 
     @property
     def is_reference(self) -> bool:
         return self.strategy in REFERENCE_ROWS
 
     def config(self) -> dict[str, Any]:
-        """The record's ``config`` block (``hparams_source`` and ``budget`` only where set)."""
+        """The record's ``config`` block (``hparams_source``, ``budget`` and the request fields
+        only where set)."""
         d = asdict(self)
         d.pop("protocol")
-        for key in ("hparams_source", "budget"):
+        for key in ("hparams_source", "budget", "request", "requests"):
             if d[key] is None:
                 d.pop(key)
         return d
@@ -55,10 +66,12 @@ class CellSpec:
     def readable_key(self) -> str:
         """Human-readable part of the record's file name (a row without a selector: reference
         rows, imported logs, outside checkpoints, by label and seed)."""
+        req = f"__r{self.request}of{self.requests}" if self.request else ""
         if self.is_reference or self.selector is None:
-            return f"{self.strategy}__s{self.seed}"
+            return f"{self.strategy}{req}__s{self.seed}"
         budget = f"__{self.budget}" if self.budget else ""
-        return f"{self.strategy}__{self.selector}__f{self.fraction:g}{budget}__s{self.seed}"
+        return (f"{self.strategy}__{self.selector}__f{self.fraction:g}{budget}{req}"
+                f"__s{self.seed}")
 
     @property
     def variant(self) -> str:

@@ -281,3 +281,80 @@ def import_lm_eval(path: str | Path, *, model: str, strategy: str | None = None,
             write_atomic(out, record)
             written.append((out, record))
     return written
+
+
+def import_muse(path: str | Path, *, model: str, corpus: str = "news",
+                strategy: str | None = None, gold: str | Path | None = None,
+                results_dir: str | Path = "results", command: str | None = None
+                ) -> list[tuple[Path, dict[str, Any]]]:
+    """Import MUSE results as `muse` records: an ``eval.py`` CSV (one record per row, its
+    ``name`` the row label: target -> original, retrain -> retrain) or an open-unlearning
+    ``MUSE_EVAL.json`` (one record, label ``--strategy`` or the folder name; ROUGE on MUSE's x100
+    scale, the variant ``stemmer=true`` since open-unlearning stems; PrivLeak recomputed from
+    its per-item Min-K scores against ``gold``'s AUC, or MUSE's published retrained-model AUC).
+    Returns (path, record) of each record written."""
+    from erasus_bench.harness.spec import CellSpec
+    from erasus_bench.harness.store import created_now, new_record, write_atomic
+    from erasus_bench.importers import muse_logs as ML
+    from erasus_bench.protocols.muse.data import HUB
+    from erasus_bench.protocols.muse.protocol import MuseProtocol
+
+    if not model or not ROW_LABEL.match(model.replace("/", "-")):
+        raise UserError(f"--model {model!r} is invalid: give the model's name, e.g. "
+                        f"muse-bench/MUSE-News_target")
+    if corpus not in HUB:
+        raise unknown_choice("corpus", corpus, tuple(HUB))
+    where = f"log file {str(path)!r}"
+    rows = ML.csv_rows(path)
+    proto = MuseProtocol()
+    if rows is not None:
+        entries = [(ML.row_label(name), m, {}, {}) for name, m in ML.from_csv(rows, where)]
+        fmt, stemmer = ML.CSV_FORMAT, False
+        if strategy is not None:
+            raise UserError("--strategy does not apply to a MUSE CSV: its name column labels "
+                            "the rows")
+    else:
+        data = read_json(path)
+        if not ML.looks_like_ou(data):
+            raise UserError(f"{where} is neither a MUSE eval.py CSV (columns name, verbmem_f, "
+                            f"privleak, knowmem_f, knowmem_r) nor an open-unlearning "
+                            f"MUSE_EVAL.json (keys {', '.join(ML.OU_ROUGE.values())})")
+        reference = (ML.ou_auc(gold, read_json(gold, "gold log")) if gold is not None
+                     else _published_auc(corpus))
+        metrics, per, logged = ML.from_ou(data, where, reference)
+        label = strategy or Path(path).resolve().parent.name
+        label = ML.row_label(re.sub(r"[^A-Za-z0-9_.+-]+", "_", label).strip("_.+-") or "imported")
+        entries = [(label, metrics, per, {"logged": logged,
+                                          "privleak_reference": "gold log" if gold is not None
+                                          else "MUSE's published retrained-model AUC"})]
+        fmt, stemmer = ML.OU_FORMAT, True
+    config = proto.resolve_config({"dataset": HUB[corpus], "corpus": corpus, "model": model,
+                                   "stemmer": stemmer})
+    files = [str(path), *([str(gold)] if gold is not None else [])]
+    written = []
+    for label, metrics, per, extra in entries:
+        if not ROW_LABEL.match(label):
+            raise UserError(f"row label {label!r} is invalid: use letters, digits and _ . + -")
+        spec = CellSpec("muse", config, label, None, None, 0)
+        record = new_record(spec, {**proto.provenance(config),
+                                   "benchmark": f"MUSE as logged ({fmt}); " + (
+                                       "ROUGE x100 without stemmer, PrivLeak against MUSE's "
+                                       "published retrained-model AUC" if fmt == ML.CSV_FORMAT
+                                       else "open-unlearning ROUGE (stemmer on) x100, PrivLeak "
+                                            "recomputed with MUSE's formula")}, command)
+        record.update(metrics={**metrics, "unlearn_time": None, "speedup": None},
+                      per_example=per,
+                      source={"format": fmt, "files": files,
+                              "sha256": {f: ML.sha256(f) for f in files}, **extra},
+                      created=created_now())
+        out = record_file(results_dir, record)
+        write_atomic(out, record)
+        written.append((out, record))
+    return written
+
+
+def _published_auc(corpus: str) -> float:
+    """MUSE's published retrained-model AUC of ``corpus`` (constants.py)."""
+    from erasus_bench.metrics.muse import AUC_RETRAIN
+
+    return AUC_RETRAIN[corpus]

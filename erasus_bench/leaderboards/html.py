@@ -13,7 +13,7 @@ import jinja2
 
 from erasus_bench.harness.precision import LOG_FLOOR, fmt_sig
 from erasus_bench.leaderboards import text as tx
-from erasus_bench.leaderboards.markdown import LEGEND
+from erasus_bench.leaderboards.markdown import LEGEND, REQUESTS_TEXT, series_text
 from erasus_bench.leaderboards.ordering import gold_means, quality_key
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,7 +31,8 @@ def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, s
     """The protocol page. ``record_base`` prefixes record paths in links; ``files`` names the
     siblings it links to: ``json``, ``csv``, ``md`` and (optional) ``plot`` (the tradeoff SVG);
     ``plots``: ``{"tradeoff": svg text or None, "ablations": [{"label", "strategy", "swept",
-    "svg", "sentence", "command"}]}``, embedded inline."""
+    "svg", "sentence", "command"}], "requests" / "series": [{"label", "svg", "tables"}]}``,
+    embedded inline."""
     rows = [r for v in summary["variants"] for r in v["rows"] if not r["reference"]]
     filters = {key: sorted({tx.row_label(r)[i] for r in rows})
                for i, key in enumerate(("strategy", "selector", "fraction"))}
@@ -39,7 +40,10 @@ def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, s
         protocol=summary["protocol"], warning=tx.default_data_warning(summary),
         provenance=tx.provenance_items(summary), legend=LEGEND, files=files, filters=filters,
         tables=[_table(summary, v, record_base) for v in summary["variants"]],
-        rules=tx.rules(summary), plots=plots or {"tradeoff": None, "ablations": []},
+        rules=tx.rules(summary),
+        plots={"tradeoff": None, "ablations": [], "requests": [], "series": [],
+               **(plots or {})},
+        requests_text=REQUESTS_TEXT, series_text=series_text(summary.get("series_option") or ""),
         compute_title=tx.COMPUTE_TITLE,
         coreset={"rule": summary.get("coreset_rule") or "",
                  "rows": [{"table": v["label"], **r} for v in summary["variants"]

@@ -11,12 +11,23 @@ LEGEND = ("Cells: mean [lo, hi] over seeds, 95% bootstrap CI; (n=1): one seed, n
           + tx.COMPUTE_TITLE + ". [no-op]: the method left the model as the original.")
 
 
+REQUESTS_TEXT = ("The forget set split into disjoint requests (MUSE's sustainability, C6), each "
+                 "unlearned from the model the previous one left; every metric is measured "
+                 "after each request on the requests deleted so far, against the gold model "
+                 "retrained without them (retrain row). Cells: mean [95% CI] over seeds.")
+
+
 def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | None = None,
-                    ablations: list[dict[str, Any]] | None = None) -> str:
+                    ablations: list[dict[str, Any]] | None = None,
+                    requests: list[dict[str, Any]] | None = None,
+                    series: list[dict[str, Any]] | None = None,
+                    series_option: str | None = None) -> str:
     """The page text; ``record_base`` prefixes record paths in links, ``plot`` is the tradeoff
     image's file name beside the page (omitted when None), ``ablations`` the coreset-ablation
     answers per variant (``label``, ``sentence``, ``swept``, ``command``, ``file``: its plot
-    beside the page, or None)."""
+    beside the page, or None), ``requests`` the sequences of deletion requests per variant and
+    ``series`` the curves along the protocol's ``series_option`` (each ``label``, ``tables``
+    from ``text.curve_tables``, ``file``: their plot or None)."""
     lines = [f"# `{summary['protocol']}` leaderboard", ""]
     if warning := tx.default_data_warning(summary):
         lines += [f"> **Warning:** {_esc(warning)}", ""]
@@ -53,7 +64,37 @@ def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | No
         lines += [""]
         lines += [f"![coreset ablation, {_esc(a['label'])}]({a['file']})\n"
                   for a in ablations if a.get("file")]
+    if requests:
+        lines += ["## Sequential deletion requests", "", _esc(REQUESTS_TEXT), ""]
+        lines += _curves(requests, "deletion requests")
+    if series:
+        lines += ["## Scalability", "", _esc(series_text(series_option or "")), ""]
+        lines += _curves(series, "scalability")
     return "\n".join(lines)
+
+
+def _curves(curves: list[dict[str, Any]], what: str) -> list[str]:
+    lines = []
+    for r in curves:
+        lines += [f"### {_esc(r['label'])}", ""]
+        for t in r["tables"]:
+            lines += [f"**{_esc(t['metric'])}**", "",
+                      "| Row | " + " | ".join(_esc(c) for c in t["columns"]) + " |",
+                      "|---|" + "---:|" * len(t["columns"])]
+            lines += ["| " + " | ".join(_esc(c) for c in [
+                f"**{row['label']}** (ref.)" if row["reference"] else row["label"],
+                *row["cells"]]) + " |" for row in t["rows"]]
+            lines += [""]
+        if r.get("file"):
+            lines += [f"![{what}, {_esc(r['label'])}]({r['file']})", ""]
+    return lines
+
+
+def series_text(option: str) -> str:
+    """What the scalability section shows (MUSE's C5 along ``option``)."""
+    return (f"The same rows after unlearning forget sets of growing size (MUSE's scalability, "
+            f"C5): one table per value of {option}, each against its own gold model retrained "
+            "without that forget set. Cells: mean [95% CI] over seeds.")
 
 
 def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str) -> list[str]:

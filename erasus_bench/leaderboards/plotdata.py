@@ -32,7 +32,8 @@ def tradeoff_panels(summary: dict[str, Any], x: str, y: str
 def plot_files(summary: dict[str, Any]) -> dict[str, str]:
     """Plot key -> SVG file name beside the pages: ``"tradeoff"`` when the tradeoff plot has a
     panel, ``"ablation-<variant id>-<strategy>"`` per variant and strategy with a coreset
-    sweep of 2+ fractions."""
+    sweep of 2+ fractions, ``"requests-<variant id>"`` per variant with sequences of deletion
+    requests, ``"series-<id>"`` per group of variants along the protocol's series option."""
     p = summary["protocol"]
     out = {}
     if tradeoff_panels(summary, *tradeoff_axes(summary)):
@@ -41,6 +42,10 @@ def plot_files(summary: dict[str, Any]) -> dict[str, str]:
         for strategy, budget in swept_strategies(v):
             key = ablation_key(v, strategy, budget)
             out[f"ablation-{key}"] = f"{p}_ablation_{key.replace('-', '_')}.svg"
+        if v.get("sequences"):
+            out[f"requests-{v['id']}"] = f"{p}_requests_{v['id']}.svg"
+    for curves in tx.series_curves(summary):
+        out[f"series-{curves['id']}"] = f"{p}_{summary['series_option']}_{curves['id']}.svg"
     return out
 
 

@@ -275,3 +275,47 @@ def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
             ax.set_title(f"{strategy}: {metrics[name]['display']}", fontsize=8)
         _legend_right(fig, handles, legend_w=2.2)
     return figure_svg(fig, f"ablation-{variant['id']}-{strategy}-{budget}")
+
+
+
+def curves_svg(summary: dict[str, Any], curves: dict[str, Any], salt: str) -> str | None:
+    """Each curve metric against the curves' x (``text.sequence_curves`` /
+    ``text.series_curves``), one line per row with its 95% CI band; retrain dashed black,
+    original dotted grey; None when no line has a value."""
+    lines = curves["lines"]
+    panels = [m for m in tx.curve_metrics(summary)
+              if any(p["cells"].get(m["name"]) for q in lines for p in q["points"].values())]
+    if not panels:
+        return None
+    position = {x: i for i, x in enumerate(curves["xs"])}
+    cmap = colormaps["tab10" if len(lines) <= 10 else "tab20"]
+    styles = {"retrain": ("black", "--", 1.6), "original": ("grey", ":", 1.4)}
+    with rc_context(SVG_RC):
+        fig, axes = _framed(len(panels), panel_w=4.2, height=3.6, legend_w=2.8)
+        handles: list[Line2D] = []
+        for ax, metric in zip(axes, panels):
+            handles = []
+            for i, q in enumerate(lines):
+                pts = [(position[x], p["cells"][metric["name"]]) for x, p in
+                       sorted(q["points"].items(), key=lambda kv: position[kv[0]])
+                       if p["cells"].get(metric["name"])]
+                if not pts:
+                    continue
+                colour, ls, lw = (styles[q["strategy"]] if q["reference"]
+                                  and q["strategy"] in styles else (cmap(i % cmap.N), "-", 1.0))
+                xs, ys = [x for x, _ in pts], [c["mean"] for _, c in pts]
+                lo = [c["lo"] if c["lo"] is not None else c["mean"] for _, c in pts]
+                hi = [c["hi"] if c["hi"] is not None else c["mean"] for _, c in pts]
+                (line,) = ax.plot(xs, ys, ls, marker="o", ms=3, color=colour, lw=lw,
+                                  label=q["label"])
+                ax.fill_between(xs, lo, hi, color=colour, alpha=0.12, lw=0)
+                handles.append(line)
+            ax.set_xlabel(curves["xlabel"])
+            ax.set_xticks(range(len(curves["xs"])), [str(x) for x in curves["xs"]])
+            ax.set_ylabel(tx.header(metric))
+            if metric["log_scale"]:
+                ax.set_yscale("log")
+            ax.grid(True, lw=0.3, alpha=0.6)
+            ax.set_title(metric["display"], fontsize=8)
+        _legend_right(fig, handles, legend_w=2.8)
+    return figure_svg(fig, salt)

@@ -176,14 +176,16 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
     from erasus_bench.leaderboards.plotdata import (ablation_key, ablation_sentence,
                                                     ablation_strategy, swept_strategies,
                                                     tradeoff_axes)
-    from erasus_bench.leaderboards.plots import ablation_svg, figure_svg, tradeoff_figure
+    from erasus_bench.leaderboards.plots import (ablation_svg, curves_svg, figure_svg,
+                                                 tradeoff_figure)
+    from erasus_bench.leaderboards.text import curve_tables, sequence_curves, series_curves
     from erasus_bench.leaderboards.summarise import summary_to_csv
 
     p = summary["protocol"]
     files = {"json": f"{p}.json", "csv": f"{p}.csv", "md": f"{p}.md", "html": f"{p}.html"}
     names = plot_files(summary)
     pages: dict[str, bytes] = {}
-    plots: dict[str, Any] = {"tradeoff": None, "ablations": []}
+    plots: dict[str, Any] = {"tradeoff": None, "ablations": [], "requests": [], "series": []}
     if "tradeoff" in names:
         x, y = tradeoff_axes(summary)
         files["plot"] = names["tradeoff"]
@@ -204,10 +206,23 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
                 "sentence": ablation_sentence(summary, v, strategy, budget) if strategy else None,
                 "command": ablate_command(p, strategy, v.get("protocol_config", {}), budget),
             })
+    curves = [("requests", f"requests-{v['id']}", v["label"], sequence_curves(v))
+              for v in summary["variants"] if v.get("sequences")]
+    curves += [("series", f"series-{c['id']}", c["label"], c) for c in series_curves(summary)]
+    for kind, key, label, c in curves:
+        name = names[key]
+        svg = curves_svg(summary, c, key)
+        if svg:
+            pages[name] = svg.encode()
+        plots[kind].append({"label": label, "svg": svg, "file": name if svg else None,
+                            "tables": curve_tables(summary, c)})
     pages[files["json"]] = summary_json.encode()
     pages[files["csv"]] = summary_to_csv(summary).encode()
     pages[files["md"]] = render_markdown(summary, record_base=record_base, plot=files.get("plot"),
-                                         ablations=plots["ablations"]).encode()
+                                         ablations=plots["ablations"],
+                                         requests=plots["requests"],
+                                         series=plots["series"],
+                                         series_option=summary.get("series_option")).encode()
     pages[files["html"]] = render_html(summary, record_base=record_base, files=files,
                                        plots=plots).encode()
     return pages

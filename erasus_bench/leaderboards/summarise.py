@@ -81,6 +81,7 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
         "verdict_rule": verdict_rule(margins, ALPHA) if margins else None,
         "primary": primary,
         "utility": utility,
+        "series_option": series_option(protocol),
         "metrics": [_column(s, protocol) for s in specs],
         "ignored_metrics": sorted({m for r in recs for m in (r.get("metrics") or {})} - names),
         "variants": variants,
@@ -102,15 +103,18 @@ def summary_to_csv(summary: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["protocol", "variant", "strategy", "selector", "fraction", "metric", "mean",
-                "lo", "hi", "n", "method", "scale", "n_failed"])
+                "lo", "hi", "n", "method", "scale", "n_failed", "budget", "request"])
     for v in summary["variants"]:
-        for row in v["rows"]:
+        rows = [(row, None) for row in v["rows"]]
+        rows += [({**q, **p}, f"{p['request']}/{q['requests']}")
+                 for q in v.get("sequences", []) for p in q["points"]]
+        for row, request in rows:
             for m in summary["metrics"]:
                 c = row["cells"][m["name"]] or {}
                 w.writerow([summary["protocol"], v["label"], row["strategy"], row["selector"],
                             row["fraction"], m["name"], c.get("mean"), c.get("lo"), c.get("hi"),
                             c.get("n", 0), c.get("method"), c.get("scale"),
-                            row["n_failed"]])
+                            row["n_failed"], row.get("budget"), request])
     return buf.getvalue()
 
 
@@ -131,6 +135,12 @@ def protocol_display(protocol: str) -> tuple[str | None, dict[str, str]]:
     return (card.utility_metric, dict(card.reference_labels)) if card else (None, {})
 
 
+def series_option(protocol: str) -> str | None:
+    """The protocol option whose tables pages draw as curves (None for most protocols)."""
+    card = protocol_card(protocol)
+    return card.series_option if card else None
+
+
 def equivalence_margins(protocol: str) -> dict[str, float]:
     """The protocol's TOST margins per primary metric ({} for an unknown protocol)."""
     card = protocol_card(protocol)
@@ -141,8 +151,12 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
              margins: dict[str, float] | None = None, labels: dict[str, str] | None = None
              ) -> dict[str, Any]:
     """One table: a protocol configuration, every budget regime's rows in it (a row is one
-    strategy, selector, fraction, hyperparameters and budget regime)."""
+    strategy, selector, fraction, hyperparameters and budget regime), and its sequences of
+    deletion requests (``sequences``, kept out of the table)."""
     config = recs[0]["config"].get("protocol_config", {})
+    sequences = _sequences([r for r in recs if r["config"].get("request")], specs,
+                           labels or {})
+    recs_all, recs = recs, [r for r in recs if not r["config"].get("request")]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
         c = r["config"]
@@ -157,7 +171,7 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
     gi = _gold_index(rows)
     coreset = coreset_verdicts(rows, per_seed, specs, margins or {},
                                per_seed[gi] if gi is not None else None)
-    prov = _provenance(recs)
+    prov = _provenance(recs_all)
     return {"id": stable_hash(config, 8),
             "label": ", ".join(f"{k}={v}" for k, v in sorted(config.items())),
             "protocol_config": config,
@@ -165,11 +179,46 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
             "source": "; ".join(v for k in ("data", "model", "benchmark")
                                 for v in prov["sources"].get(k, [])),
             "data_is_default": prov["data_is_default"],
-            "hparams_sources": _sources(recs),
+            "hparams_sources": _sources(recs_all),
             "pairwise_rule": pairwise_rule(ALPHA),
             "rank_separation": _separation(rows, primary),
             "verdict_rule": verdict_rule(margins, ALPHA) if margins else None,
-            "coreset_verdicts": coreset}
+            "coreset_verdicts": coreset,
+            "sequences": sequences}
+
+
+def _sequences(recs: list[dict[str, Any]], specs: Sequence[MetricSpec],
+               labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Sequences of deletion requests: one per (strategy, selector, fraction, hyperparameters,
+    budget, number of requests), reference rows first; each with one point per request:
+    every metric's mean and 95% CI over the seeds of its ``ok`` records, and the records."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in recs:
+        c = r["config"]
+        groups[_canonical([c["strategy"], c.get("selector"), c.get("fraction"),
+                           c.get("hparams", {}), c.get("budget"), c.get("requests")])].append(r)
+    out = []
+    for g in groups.values():
+        by_request: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for r in g:
+            by_request[int(r["config"]["request"])].append(r)
+        order = sorted(by_request)
+        points = [_row(by_request[j], labels) for j in order]
+        _add_cells(points, [by_request[j] for j in order], specs)
+        first = points[0]
+        out.append({**{k: first[k] for k in ("strategy", "display", "selector", "budget",
+                                              "fraction", "hparams", "reference")},
+                    "requests": g[0]["config"].get("requests"),
+                    "points": [{"request": j, **{k: p[k] for k in ("seeds", "n_failed",
+                                                                   "records", "cells")}}
+                               for j, p in zip(order, points)]})
+
+    def key(q: dict[str, Any]) -> tuple[Any, ...]:
+        ref = REFERENCE_ROWS.index(q["strategy"]) if q["reference"] else len(REFERENCE_ROWS)
+        return (ref, q["strategy"], q["selector"] or "", q["fraction"] or 0.0,
+                q["budget"] or "", _canonical(q["hparams"]), q["requests"] or 0)
+
+    return sorted(out, key=key)
 
 
 def _separation(rows: list[dict[str, Any]], primary: str | None) -> str | None:

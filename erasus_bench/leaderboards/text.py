@@ -298,3 +298,77 @@ def _answer_table(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """A coreset verdict's table as sorted (key, value) texts, the budget regime last."""
     config = sorted((k, str(v)) for k, v in (entry.get("protocol_config") or {}).items())
     return (*config, ("budget", str(entry.get("budget") or MISSING)))
+
+
+
+def curve_metrics(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics a curve shows: the primary ones and the utility metric, board order."""
+    return [m for m in summary["metrics"] if m["primary"] or m["name"] == summary["utility"]]
+
+
+def line_label(row: dict[str, Any]) -> str:
+    """``"npo · steps / random / 0.1"`` (reference rows: their label alone)."""
+    name, selector, fraction = row_label(row)
+    return name if row["reference"] else f"{name} / {selector} / {fraction}"
+
+
+def sequence_curves(variant: dict[str, Any]) -> dict[str, Any]:
+    """A variant's sequences of deletion requests as curves over the request (x: 1..K):
+    ``{"xs", "columns", "lines": [{"label", "reference", "points": {x: point}}]}``."""
+    seqs = variant.get("sequences") or []
+    several = len({q["requests"] for q in seqs}) > 1
+    xs = sorted({p["request"] for q in seqs for p in q["points"]})
+    return {"xs": xs, "columns": [f"after request {j}" for j in xs], "xlabel": "deletion request",
+            "lines": [{"label": line_label(q) + (f" ({q['requests']} requests)" if several
+                                                 else ""),
+                       "reference": q["reference"], "strategy": q["strategy"],
+                       "points": {p["request"]: p for p in q["points"]}} for q in seqs]}
+
+
+def series_curves(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of variants that differ only in the protocol's series option (e.g. MUSE's
+    ``forget_split``, C5) as curves over its values: one entry per group of such variants with
+    2+ values, each line a row (strategy, selector, fraction, budget) present in 2+ of them."""
+    option = summary.get("series_option")
+    if not option:
+        return []
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for v in summary["variants"]:
+        config = v.get("protocol_config") or {}
+        if option in config:
+            rest = {k: val for k, val in config.items() if k != option}
+            groups.setdefault(repr(sorted(rest.items())), []).append(v)
+    out = []
+    for variants in groups.values():
+        xs = sorted({v["protocol_config"][option] for v in variants}, key=str)
+        if len(xs) < 2:
+            continue
+        lines: dict[tuple, dict[str, Any]] = {}
+        for v in variants:
+            for row in v["rows"]:
+                key = (row["strategy"], row["selector"], row["fraction"], row.get("budget"))
+                line = lines.setdefault(key, {"label": line_label(row), "strategy":
+                                              row["strategy"], "reference": row["reference"],
+                                              "points": {}})
+                line["points"][v["protocol_config"][option]] = row
+        kept = [line for line in lines.values() if len(line["points"]) >= 2]
+        kept.sort(key=lambda q: (not q["reference"], q["label"]))
+        rest = ", ".join(f"{k}={val}" for k, val in sorted(variants[0]["protocol_config"].items())
+                         if k != option)
+        if kept:
+            out.append({"label": rest, "id": variants[0]["id"], "xs": xs,
+                        "columns": [f"{option}={x}" for x in xs], "xlabel": option,
+                        "lines": kept})
+    return out
+
+
+def curve_tables(summary: dict[str, Any], curves: dict[str, Any]) -> list[dict[str, Any]]:
+    """One table per curve metric: a row per line, a column per x (mean [95% CI])."""
+    tables = []
+    for m in curve_metrics(summary):
+        rows = [{"label": line["label"], "reference": line["reference"],
+                 "cells": [fmt_cell(line["points"][x]["cells"][m["name"]], line["points"][x])
+                           if x in line["points"] else MISSING for x in curves["xs"]]}
+                for line in curves["lines"]]
+        tables.append({"metric": header(m), "columns": curves["columns"], "rows": rows})
+    return tables

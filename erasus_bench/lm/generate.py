@@ -1,4 +1,5 @@
-"""Batched greedy generation with left padding (open-unlearning's TOFU generation settings)."""
+"""Batched greedy generation with left padding: of question prompts (open-unlearning's TOFU
+generation settings) and of raw text prompts (MUSE's VerbMem and KnowMem)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,3 +28,35 @@ def generate(model: nn.Module, tokenizer, questions: Sequence[str], max_new_toke
                                       skip_special_tokens=True)
     model.train(was_training)
     return [t.strip() for t in out]
+
+
+def continuations(model: nn.Module, tokenizer, prompts: Sequence[str], max_new_tokens: int,
+                  batch_size: int = 32) -> list[str]:
+    """Greedy continuations of raw text prompts, each tokenised as ``tokenizer(prompt)`` (BOS
+    first where the tokenizer adds one), decoded without special tokens and not stripped
+    (MUSE's ``verbmem.py`` / ``knowmem.py``). A prompt longer than the model's context less
+    ``max_new_tokens`` keeps its last tokens."""
+    room = getattr(getattr(model, "config", None), "n_positions", None) or getattr(
+        getattr(model, "config", None), "max_position_embeddings", None)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    out: list[str] = []
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(prompts), batch_size):
+        rows = [tokenizer(p)["input_ids"] for p in prompts[start:start + batch_size]]
+        if room:
+            rows = [r[-(room - max_new_tokens):] for r in rows]
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, width - len(r):] = torch.tensor(r)
+            mask[i, width - len(r):] = 1
+        device = device_of(model)
+        with torch.no_grad(), autocast(model):
+            gen = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
+                                 max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=pad, eos_token_id=tokenizer.eos_token_id)
+        out += tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True)
+    model.train(was_training)
+    return out

@@ -31,13 +31,24 @@ class TinyConfig:
         return asdict(self)
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int):
-    """A byte-level BPE tokenizer trained on ``texts`` (deterministic for a fixed corpus)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+# words keep the space that follows them: "Answer: " and "Answer: Paris" then share their
+# tokens up to the answer (with GPT-2's leading spaces, a prompt ending in a space ends in a
+# token the model never saw before a word)
+TRAILING_SPACE_WORDS = r"[^\s]+ ?|\s"
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int, trailing_spaces: bool = False):
+    """A byte-level BPE tokenizer trained on ``texts`` (deterministic for a fixed corpus); with
+    ``trailing_spaces`` each word carries the space after it instead of the one before it."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if trailing_spaces:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(TRAILING_SPACE_WORDS), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL.values()),
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
@@ -46,17 +57,21 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **SPECIAL)
 
 
-def cached_tokenizer(cache_root: Path, corpus: list[str], vocab_size: int
-                     ) -> PreTrainedTokenizerFast:
-    """``train_tokenizer(corpus, vocab_size)``, trained once and stored under ``cache_root``
-    (keyed by the corpus and vocabulary size; safe when several workers race to store it)."""
+def cached_tokenizer(cache_root: Path, corpus: list[str], vocab_size: int,
+                     trailing_spaces: bool = False) -> PreTrainedTokenizerFast:
+    """``train_tokenizer(corpus, vocab_size, trailing_spaces)``, trained once and stored under
+    ``cache_root`` (keyed by the corpus, vocabulary size and space rule; safe when several
+    workers race to store it)."""
     from transformers import PreTrainedTokenizerFast
 
     from erasus_bench.harness.cache_dir import build_once
     from erasus_bench.harness.spec import stable_hash
 
-    folder = cache_root / "tokenizers" / stable_hash({"corpus": corpus, "vocab": vocab_size}, 24)
-    build_once(folder, lambda tmp: train_tokenizer(corpus, vocab_size).save_pretrained(tmp))
+    key = {"corpus": corpus, "vocab": vocab_size,
+           **({"trailing_spaces": True} if trailing_spaces else {})}
+    folder = cache_root / "tokenizers" / stable_hash(key, 24)
+    build_once(folder, lambda tmp: train_tokenizer(corpus, vocab_size, trailing_spaces)
+               .save_pretrained(tmp))
     return PreTrainedTokenizerFast.from_pretrained(folder)
 
 

@@ -4,6 +4,7 @@ from erasus_bench.metrics.spec import MetricSpec, register_metric
 GENERAL = ("general",)
 TOFU = ("tofu",)
 WMDP = ("wmdp-bio", "wmdp-cyber")
+MUSE = ("muse",)
 
 for _spec in (
     MetricSpec("avg_gap", "Avg. gap", "lower",
@@ -26,11 +27,29 @@ for _spec in (
                "(general: losses; TOFU: truth ratios)",
                ("general", "tofu"), (0.0, 1.0), primary=TOFU, log_scale=True),
     MetricSpec("unlearn_time", "Unlearn time", "lower",
-               "wall time of coreset selection plus unlearning", ("general", "tofu", *WMDP),
+               "wall time of coreset selection plus unlearning",
+               ("general", "tofu", *WMDP, *MUSE),
                (0.0, None), unit="s"),
     MetricSpec("speedup", "Speedup", "higher",
-               "gold retraining time / unlearn time", ("general", "tofu", *WMDP), (0.0, None),
+               "gold retraining time / unlearn time", ("general", "tofu", *WMDP, *MUSE),
+               (0.0, None),
                unit="x"),
+):
+    register_metric(_spec)
+
+
+# --- MUSE (Shi et al. 2024), its eval.py names (C1, C2, C4; C3 is privleak below) ---
+
+for _spec in (
+    MetricSpec("verbmem_f", "VerbMem forget", "lower",
+               "C1: ROUGE-L F1 x100 of the greedy 128-token continuation of forget-article "
+               "prompts against the true continuation", MUSE, (0.0, 100.0), primary=MUSE),
+    MetricSpec("knowmem_f", "KnowMem forget", "lower",
+               "C2: ROUGE-L F1 x100 of answers to questions about the forget articles (10 "
+               "in-context examples)", MUSE, (0.0, 100.0), primary=MUSE),
+    MetricSpec("knowmem_r", "KnowMem retain", "higher",
+               "C4 utility: ROUGE-L F1 x100 of answers to questions about the retain articles",
+               MUSE, (0.0, 100.0), primary=MUSE),
 ):
     register_metric(_spec)
 
@@ -91,8 +110,9 @@ for _spec in (
     MetricSpec("mia_min_k_plus_plus", "MIA min-k++ AUC", "match_gold",
                "ROC AUC of the min-k%++ (k=0.4) attack, forget vs holdout", TOFU, (0.0, 1.0)),
     MetricSpec("privleak", "Privleak", "match_gold",
-               "relative gap of 1 - min-k AUC to the retain model's (0: like the retain model; "
-               "negative: under-unlearned)", TOFU, unit="%"),
+               "relative gap of the min-k MIA AUC to the retrained model's (0: like the "
+               "retrained model; negative: under-unlearned; TOFU: open-unlearning's; MUSE: "
+               "Min-40% forget vs holdout)", (*TOFU, *MUSE), unit="%", primary=MUSE),
 ):
     register_metric(_spec)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 from torch import nn
 
 from erasus_bench.harness.cache import ModelCache
@@ -54,6 +55,15 @@ class Setting:
     gold_eval: Evaluation | None = None
     early_models: tuple[nn.Module, ...] = ()  # early-training checkpoints for EL2N/GraNd
     early_train_s: float = 0.0
+    # a sequential deletion request's setting (``Protocol.request_setting``): ``forget`` holds
+    # requests 1..j (what is evaluated), these are the positions in it of request j (what the
+    # method is asked to unlearn); None for a single request
+    request_idx: np.ndarray | None = None
+
+    def unlearn_pool(self) -> Examples:
+        """What a method unlearns (its coreset is chosen from these): the forget set, or the
+        current request's part of it."""
+        return self.forget if self.request_idx is None else self.forget.subset(self.request_idx)
 
 
 def cost_metrics(setting: Setting, unlearn_time: float | None) -> dict[str, float | None]:
@@ -71,6 +81,7 @@ class Protocol(ABC):
     modality: ClassVar[str] = ""
     utility_metric: ClassVar[str | None] = None  # x axis of the tradeoff plot
     reference_labels: ClassVar[dict[str, str]] = {}  # how pages name "original" / "retrain"
+    supports_requests: ClassVar[bool] = False  # implements ``request_setting`` (--requests)
 
     @abstractmethod
     def default_config(self) -> dict[str, Any]:
@@ -154,6 +165,16 @@ class Protocol(ABC):
                  ) -> Evaluation:
         """The metric suite on ``model``, always on the FULL forget set."""
 
+    def request_setting(self, config: dict[str, Any], seed: int, cache: ModelCache,
+                        requests: int, j: int) -> Setting:
+        """Request ``j`` of ``requests`` sequential deletion requests (the forget set split by
+        ``harness.requests.split_requests``, or the protocol's own request splits): ``forget``
+        = requests 1..j, ``request_idx`` = request j's positions in it, gold = retrained
+        without requests 1..j (cached), base as in ``setup``."""
+        from erasus_bench.errors import UserError
+
+        raise UserError(unsupported_requests(self.name))
+
     def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
         """``setting`` with ``gold`` (e.g. a retrained model from elsewhere) as its gold model,
         and whatever ``evaluate`` compares against recomputed from it."""
@@ -164,6 +185,16 @@ class Protocol(ABC):
     @abstractmethod
     def provenance(self, config: dict[str, Any]) -> dict[str, Any]:
         """Which data and model produce this protocol's results (shown on every page)."""
+
+
+def unsupported_requests(name: str) -> str:
+    """The error of ``--requests`` on a protocol without ``request_setting``."""
+    from erasus_bench.registry import PROTOCOLS
+
+    able = [e.name for e in PROTOCOLS.entries()
+            if getattr(PROTOCOLS.get(e.name), "supports_requests", False)]
+    return (f"protocol {name!r} does not support sequential deletion requests (--requests); "
+            f"valid protocols: {', '.join(able)}")
 
 
 def _typed(key: str, value: Any, default: Any) -> Any:

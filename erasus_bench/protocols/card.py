@@ -15,7 +15,8 @@ class ProtocolCard:
     tradeoff plot), how pages name the reference rows, and the TOST margin per primary metric
     within which a method counts as equivalent to gold (the PASS / PARTIAL / FAIL verdict);
     ``default_seeds`` and ``budgets``: what `run` does unless told (seeds 0..n-1, the budget
-    regimes of ``harness.budget``)."""
+    regimes of ``harness.budget``); ``series_option``: a protocol option whose values make
+    tables that pages draw as curves (MUSE's ``forget_split``, scalability)."""
 
     name: str
     description: str
@@ -26,6 +27,7 @@ class ProtocolCard:
     equivalence_margins: Mapping[str, float] = field(default_factory=dict)
     default_seeds: int = 3
     budgets: tuple[str, ...] = ("steps",)
+    series_option: str | None = None  # tables along this option form curves (MUSE's C5)
 
 
 def register_card(card: ProtocolCard) -> ProtocolCard:

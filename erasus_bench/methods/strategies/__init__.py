@@ -14,4 +14,5 @@ from erasus_bench.methods.strategies import (  # noqa: F401
     scrub,
     simnpo,
     ssd,
+    task_vector,
 )

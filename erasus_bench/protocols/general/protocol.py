@@ -11,7 +11,9 @@ from torch import nn
 
 from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
+from erasus_bench.harness.requests import request_positions, split_requests
 from erasus_bench.methods.classifier import ClassifierAdapter
+from erasus_bench.methods.examples import Examples
 from erasus_bench.metrics import classification as M
 from erasus_bench.protocols.base import (
     Evaluation,
@@ -42,6 +44,8 @@ def _round(values: torch.Tensor | np.ndarray, digits: int = 6) -> list[float]:
 @register_protocol(CARD)
 class GeneralProtocol(Protocol):
     """Digits (or a datasets classification set) + MLP; base on train, gold on retain."""
+
+    supports_requests = True
 
     recipe = Recipe()
 
@@ -97,7 +101,10 @@ class GeneralProtocol(Protocol):
 
     def _trained(self, s: Splits, role: str, seed: int, cache: ModelCache
                  ) -> tuple[nn.Module, float]:
-        data = s.train if role == "base" else s.retain
+        return self._trained_on(s, s.train if role == "base" else s.retain, seed, cache)
+
+    def _trained_on(self, s: Splits, data: Examples, seed: int, cache: ModelCache
+                    ) -> tuple[nn.Module, float]:
         key = {"protocol": self.name, "train_data": data.fingerprint(),
                "recipe": self.recipe.key(), "seed": seed}
         blank = build_model(s.in_dim, s.num_classes, self.recipe, seed)
@@ -129,9 +136,24 @@ class GeneralProtocol(Protocol):
 
     def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
         s = self._splits(config, seed)
-        base, _ = self._trained(s, "base", seed, cache)
         gold, gold_s = self._trained(s, "gold", seed, cache)
-        setting = Setting(config, seed, ClassifierAdapter(), base, gold, s.forget, s.retain,
+        return self._setting(config, seed, cache, s, s.forget, gold, gold_s)
+
+    def request_setting(self, config: dict[str, Any], seed: int, cache: ModelCache,
+                        requests: int, j: int) -> Setting:
+        s = self._splits(config, seed)
+        done, pending, current = request_positions(split_requests(len(s.forget), requests,
+                                                                  seed), j)
+        gold, gold_s = self._trained_on(s, s.retain.concat(s.forget.subset(pending)), seed,
+                                        cache)
+        setting = self._setting(config, seed, cache, s, s.forget.subset(done), gold, gold_s)
+        setting.request_idx = current
+        return setting
+
+    def _setting(self, config: dict[str, Any], seed: int, cache: ModelCache, s: Splits,
+                 forget: Examples, gold: nn.Module, gold_s: float) -> Setting:
+        base, _ = self._trained(s, "base", seed, cache)
+        setting = Setting(config, seed, ClassifierAdapter(), base, gold, forget, s.retain,
                           gold_s, s.num_classes, extra={"test": s.test})
         setting.gold_eval = self._raw_eval(setting, gold)
         early, setting.early_train_s = self._early(s, seed, cache)

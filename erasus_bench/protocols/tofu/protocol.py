@@ -8,6 +8,7 @@ from torch import nn
 
 from erasus_bench.errors import unknown_choice
 from erasus_bench.harness.cache import ModelCache
+from erasus_bench.harness.requests import request_positions, split_requests
 from erasus_bench.lm.load import TINY, set_offline_defaults
 from erasus_bench.lm.prompt import encode_qa
 from erasus_bench.methods.causal_lm import CausalLMAdapter
@@ -48,6 +49,8 @@ def _qa(tokenizer, rows: list[dict], answers: list[str] | None = None) -> dict:
 class TofuProtocol(Protocol):
     """Base = fine-tuned on all authors, gold = fine-tuned on the retain split; forget split
     forget01/05/10; metrics as in open-unlearning's TOFU suite."""
+
+    supports_requests = True
 
     def default_config(self) -> dict[str, Any]:
         return {"dataset": DEFAULT_DATA, "split": "forget10", "model": TINY}
@@ -96,11 +99,14 @@ class TofuProtocol(Protocol):
         source = ModelSource(config["model"], cache)
         return data, source, source.tokenizer(corpus(data))
 
-    def _trained(self, config: dict[str, Any], seed: int, inputs, role: str
-                 ) -> tuple[nn.Module, float]:
+    def _trained(self, config: dict[str, Any], seed: int, inputs, role: str,
+                 kept_forget: list[dict] | None = None) -> tuple[nn.Module, float]:
+        """The ``role`` model, or with ``kept_forget`` a gold model that was also trained on
+        these forget rows (deletion requests not yet made)."""
         data, source, tok = inputs
         knowledge = data.real_authors + data.world_facts if source.tiny else []
-        rows = (data.forget if role == "base" else []) + data.retain + knowledge
+        forget = data.forget if role == "base" else (kept_forget or [])
+        rows = forget + data.retain + knowledge
         data_id = {"data": data.fingerprint(), "split": config["split"]}
         return source.trained(tok, Examples(_qa(tok, rows)), data_id, seed)
 
@@ -110,15 +116,30 @@ class TofuProtocol(Protocol):
 
     def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
         inputs = self._inputs(config, cache)
+        gold, gold_s = self._trained(config, seed, inputs, "gold")
+        return self._setting(config, seed, inputs, inputs[0].forget, gold, gold_s)
+
+    def request_setting(self, config: dict[str, Any], seed: int, cache: ModelCache,
+                        requests: int, j: int) -> Setting:
+        inputs = self._inputs(config, cache)
+        rows = inputs[0].forget
+        done, pending, current = request_positions(split_requests(len(rows), requests, seed), j)
+        gold, gold_s = self._trained(config, seed, inputs, "gold", [rows[i] for i in pending])
+        setting = self._setting(config, seed, inputs, [rows[i] for i in done], gold, gold_s)
+        setting.request_idx = current
+        return setting
+
+    def _setting(self, config: dict[str, Any], seed: int, inputs, forget_rows: list[dict],
+                 gold: nn.Module, gold_s: float) -> Setting:
+        """The setting that unlearns (and evaluates on) ``forget_rows``."""
         data, source, tok = inputs
         # every "I don't know" answer for every forget question: IdkDPO draws one per fetch
-        forget = Examples({**_qa(tok, data.forget),
-                           **idk_tensors(tok, [r["question"] for r in data.forget], MAX_LENGTH)})
+        forget = Examples({**_qa(tok, forget_rows),
+                           **idk_tensors(tok, [r["question"] for r in forget_rows], MAX_LENGTH)})
         retain = Examples(_qa(tok, data.retain))
         base, _ = self._trained(config, seed, inputs, "base")
-        gold, gold_s = self._trained(config, seed, inputs, "gold")
         sets = EvalSets(
-            forget=QASplit.encode(tok, data.forget, MAX_LENGTH, "paraphrased_answer"),
+            forget=QASplit.encode(tok, forget_rows, MAX_LENGTH, "paraphrased_answer"),
             retain=QASplit.encode(tok, data.retain_eval, MAX_LENGTH, "paraphrased_answer"),
             real_authors=QASplit.encode(tok, data.real_authors, MAX_LENGTH, "answer"),
             world_facts=QASplit.encode(tok, data.world_facts, MAX_LENGTH, "answer"),

@@ -1,0 +1,18 @@
+"""The `muse` protocol: MUSE's six criteria (verbatim and knowledge memorisation, privacy leak,
+utility, scalability, sustainability) on news articles (invented articles + tiny GPT-2 by
+default; muse-bench/MUSE-News or MUSE-Books and any HF causal LM via --dataset/--model)."""
+from erasus_bench.protocols.card import ProtocolCard, register_card
+
+CARD = register_card(ProtocolCard(
+    name="muse",
+    description="MUSE C1-C6: VerbMem, KnowMem, PrivLeak, utility, scalability, sustainability "
+                "(invented news + tiny GPT-2 by default; muse-bench/MUSE-News or -Books and any "
+                "HF causal LM via --dataset/--model)",
+    modality="lm_corpus",
+    target="erasus_bench.protocols.muse.protocol:MuseProtocol",
+    utility_metric="knowmem_r",
+    reference_labels={"original": "target", "retrain": "retrain"},
+    # ROUGE x100 within 5 points of the retrained model's, PrivLeak within 10 points of 0
+    equivalence_margins={"verbmem_f": 5.0, "knowmem_f": 5.0, "knowmem_r": 5.0, "privleak": 10.0},
+    series_option="forget_split",
+))
