@@ -16,7 +16,8 @@ TINY_BUDGET: dict[str, int] = {"steps": 40, "batch_size": 8}
 TINY_HPARAMS: dict[str, dict[str, Any]] = {
     "finetune": {"optimizer": "adam", "lr": 1e-3},
     "gradient_ascent": {"optimizer": "adam", "lr": 1e-4},
-    "grad_diff": {"optimizer": "adam", "lr": 3e-4, "alpha": 1.0},
+    # MUSE's GD (ga_gdr): forget and retain losses weighted equally (0.5 each here)
+    "grad_diff": {"optimizer": "adam", "lr": 3e-4, "alpha": 0.5},
     "npo": {"optimizer": "adam", "lr": 3e-4},
     "simnpo": {"optimizer": "adam", "lr": 1e-3, "gamma": 1.0},
     "rmu": {"optimizer": "adam", "lr": 1e-3, "layer": 1, "steering_coeff": 100.0,
@@ -27,7 +28,8 @@ TINY_HPARAMS: dict[str, dict[str, Any]] = {
 PRETRAINED_BUDGET: dict[str, int] = {"steps": 150, "batch_size": 4}
 PRETRAINED_HPARAMS: dict[str, dict[str, Any]] = {
     **{s: {"optimizer": "adamw", "lr": 1e-5} for s in
-       ("finetune", "gradient_ascent", "grad_diff", "npo", "simnpo", "rmu")},
+       ("finetune", "gradient_ascent", "npo", "simnpo", "rmu")},
+    "grad_diff": {"optimizer": "adamw", "lr": 1e-5, "alpha": 0.5},
     "task_vector": {"optimizer": "adamw", "lr": 1e-5, "alpha": 5.0},
 }
 
