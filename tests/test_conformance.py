@@ -155,7 +155,7 @@ def test_suite_covers_every_builtin() -> None:
     assert sum(p == "general" for _, p in SELECTOR_CASES) >= 8
     corpus_strategies = {s for s, p in STRATEGY_CASES if p == "wmdp-bio"}
     assert {"gradient_ascent", "grad_diff", "npo", "simnpo", "rmu",
-            "finetune"} == corpus_strategies  # idk_dpo needs questions and answers
+            "finetune", "task_vector"} == corpus_strategies  # idk_dpo needs questions and answers
     assert {s for s, p in SELECTOR_CASES if p == "wmdp-bio"} == lm_selectors
 
 

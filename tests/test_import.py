@@ -197,7 +197,7 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     (["import", "missing.json", "--model", MODEL], "'missing.json' does not exist"),
     (["import", str(FINETUNED), "--model", MODEL, "--format", "tofu-legcy"],
      "unknown format 'tofu-legcy'. Did you mean 'tofu-legacy'? Valid choices: auto, "
-     "lm-eval, open-unlearning, tofu-legacy"),
+     "lm-eval, muse-csv, open-unlearning, open-unlearning-muse, tofu-legacy"),
     (["import", "notalog.json", "--model", MODEL],
      "is not a TOFU evaluation log (found: hello). Valid formats: tofu-legacy"),
     (["import", str(FINETUNED), "--model", MODEL, "--split", "forget20"],

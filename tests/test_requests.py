@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from erasus_bench.errors import UserError
 from erasus_bench.harness.cache import ModelCache
@@ -45,6 +46,7 @@ def test_gold_of_request_j_is_retrained_without_requests_1_to_j(cache_dir: str,
     protocol = GeneralProtocol()
     splits = protocol._splits(general_config, 0)
     parts = split_requests(len(splits.forget), 3, 0)
+    golds = []
     for j in (1, 3):
         setting = get_setting("general", general_config, 0, cache_dir, 3, j)
         done, pending, current = request_positions(parts, j)
@@ -53,10 +55,18 @@ def test_gold_of_request_j_is_retrained_without_requests_1_to_j(cache_dir: str,
         assert setting.unlearn_pool().fingerprint() == \
             splits.forget.subset(parts[j - 1]).fingerprint()
         # gold = a model trained from scratch (not from the cache) on retain + requests j+1..K
+        # (equal up to float noise: the cached one may have trained with other thread counts)
         data = splits.retain.concat(splits.forget.subset(pending))
         fresh = train_model(data, splits.in_dim, splits.num_classes, protocol.recipe, 0)
-        assert same_weights(setting.gold, fresh)
+        golds.append(setting.gold)
+        assert close(setting.gold, fresh)
         assert len(data) == len(splits.retain) + len(splits.forget) - len(done)
+    assert not close(*golds)  # the two requests' golds are different retrains
+
+
+def close(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return all(torch.allclose(sa[k], sb[k], rtol=1e-4, atol=1e-6) for k in sa)
 
 
 def _chain(config: dict) -> list:

@@ -20,9 +20,6 @@ class GradDiff(Strategy):
 
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd", alpha: float = 0.9) -> None:
-        if not 0 <= alpha < 1:  # alpha = 1 would fine-tune on retain and never see the forget set
-            raise ValueError(f"grad_diff alpha={alpha} is outside [0, 1): the forget loss is "
-                             f"weighted by 1 - alpha")
         self.steps = steps
         self.batch_size = batch_size
         self.lr = lr
