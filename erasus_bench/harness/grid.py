@@ -15,7 +15,6 @@ from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, Registry
 if TYPE_CHECKING:  # a cached rerun parses its fractions without loading torch
     from erasus_bench.protocols.base import Protocol
 
-
 DEFAULT_FRACTIONS = (0.1,)
 DEFAULT_SEEDS = 3
 

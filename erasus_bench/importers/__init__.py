@@ -57,6 +57,11 @@ def read_json(path: str | Path, what: str = "log file") -> Any:
         raise UserError(f"{what} {str(path)!r} is not readable JSON ({e})") from None
 
 
+def file_sha256(path: str | Path) -> str:
+    """The hex SHA-256 of a file's bytes (records name the files they were imported from)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def detect_format(data: Any, where: str) -> str:
     """``tofu-legacy`` or ``open-unlearning`` from the log's keys; anything else is a UserError."""
     if tofu_legacy.looks_like(data):
@@ -84,7 +89,7 @@ def read_log(path: str | Path, fmt: str = "auto", what: str = "log file") -> dic
                         f"{detected} or auto)")
     out = READERS[detected].read(data, where)
     out["path"] = str(path)
-    out["sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    out["sha256"] = file_sha256(path)
     return out
 
 
@@ -255,7 +260,7 @@ def import_lm_eval(path: str | Path, *, model: str, strategy: str | None = None,
                         " its reference row (chance, the base model's MMLU) comes with the base "
                         "model's file (--strategy original)")
     label = "original" if low in (*ORIGINAL_ALIASES, "base") else label
-    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    sha = file_sha256(path)
     written = []
     for entry in lm_eval_results.read(data, where):
         proto = PROTOCOLS.get(entry["protocol"])()
@@ -296,6 +301,7 @@ def import_muse(path: str | Path, *, model: str, corpus: str = "news",
     from erasus_bench.harness.spec import CellSpec
     from erasus_bench.harness.store import created_now, new_record, write_atomic
     from erasus_bench.importers import muse_logs as ML
+    from erasus_bench.metrics.muse import AUC_RETRAIN
     from erasus_bench.protocols.muse.data import HUB
     from erasus_bench.protocols.muse.protocol import MuseProtocol
 
@@ -320,7 +326,7 @@ def import_muse(path: str | Path, *, model: str, corpus: str = "news",
                             f"privleak, knowmem_f, knowmem_r) nor an open-unlearning "
                             f"MUSE_EVAL.json (keys {', '.join(ML.OU_ROUGE.values())})")
         reference = (ML.ou_auc(gold, read_json(gold, "gold log")) if gold is not None
-                     else _published_auc(corpus))
+                     else AUC_RETRAIN[corpus])
         metrics, per, logged = ML.from_ou(data, where, reference)
         label = strategy or Path(path).resolve().parent.name
         label = ML.row_label(re.sub(r"[^A-Za-z0-9_.+-]+", "_", label).strip("_.+-") or "imported")
@@ -345,16 +351,10 @@ def import_muse(path: str | Path, *, model: str, corpus: str = "news",
         record.update(metrics={**metrics, "unlearn_time": None, "speedup": None},
                       per_example=per,
                       source={"format": fmt, "files": files,
-                              "sha256": {f: ML.sha256(f) for f in files}, **extra},
+                              "sha256": {f: file_sha256(f) for f in files}, **extra},
                       created=created_now())
         out = record_file(results_dir, record)
         write_atomic(out, record)
         written.append((out, record))
     return written
 
-
-def _published_auc(corpus: str) -> float:
-    """MUSE's published retrained-model AUC of ``corpus`` (constants.py)."""
-    from erasus_bench.metrics.muse import AUC_RETRAIN
-
-    return AUC_RETRAIN[corpus]

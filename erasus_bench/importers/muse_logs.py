@@ -8,7 +8,6 @@ the Min-40% scores of the forget and holdout documents)."""
 from __future__ import annotations
 
 import csv
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +114,3 @@ def ou_auc(path: str | Path, data: dict[str, Any]) -> float:
     return M.forget_holdout_auc(_items(mia.get("forget"), "score", where),
                                 _items(mia.get("holdout"), "score", where))
 
-
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -223,6 +223,18 @@ def front_labels(front: list[dict[str, Any]], mx: dict[str, Any], my: dict[str, 
 
 # --- coreset ablation ----------------------------------------------------------------------
 
+def _band_line(ax: Axes, pts: list[tuple[float, dict[str, Any]]], ls: str, colour: Any,
+               lw: float, label: str, **kw: Any) -> Line2D:
+    """A line through the cells' means at their x, with markers, over its 95% CI band (a
+    point without an interval adds none)."""
+    xs, ys = [x for x, _ in pts], [c["mean"] for _, c in pts]
+    lo = [c["lo"] if c["lo"] is not None else c["mean"] for _, c in pts]
+    hi = [c["hi"] if c["hi"] is not None else c["mean"] for _, c in pts]
+    (line,) = ax.plot(xs, ys, ls, marker="o", ms=3, color=colour, lw=lw, label=label, **kw)
+    ax.fill_between(xs, lo, hi, color=colour, alpha=0.12, lw=0)
+    return line
+
+
 def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str,
                  budget: str | None = None) -> str | None:
     """Primary metric and unlearning time vs fraction for ``strategy`` (in regime ``budget``):
@@ -247,18 +259,12 @@ def ablation_svg(summary: dict[str, Any], variant: dict[str, Any], strategy: str
                              if r["selector"] == sel and r["cells"].get(name))
                 if not pts:
                     continue
-                xs = [p[0] for p in pts]
-                ys = [p[1]["mean"] for p in pts]
-                lo = [p[1]["lo"] if p[1]["lo"] is not None else p[1]["mean"] for p in pts]
-                hi = [p[1]["hi"] if p[1]["hi"] is not None else p[1]["mean"] for p in pts]
                 control = sel == "random"
                 colour = "black" if control else cmap(i % cmap.N)
-                label = "random (control)" if control else sel
-                (line,) = ax.plot(xs, ys, "--" if control else "-", marker="o", ms=3,
-                                  color=colour, lw=1.6 if control else 1.0, label=label,
-                                  zorder=4 if control else 3)
-                ax.fill_between(xs, lo, hi, color=colour, alpha=0.12, lw=0)
-                handles.append(line)
+                handles.append(_band_line(ax, pts, "--" if control else "-", colour,
+                                          1.6 if control else 1.0,
+                                          "random (control)" if control else sel,
+                                          zorder=4 if control else 3))
             full = next((r["cells"].get(name) for r in rows if r["selector"] == "full"), None)
             if full:
                 ax.axhline(full["mean"], color="crimson", lw=1.2, ls=":", zorder=2)
@@ -303,13 +309,7 @@ def curves_svg(summary: dict[str, Any], curves: dict[str, Any], salt: str) -> st
                     continue
                 colour, ls, lw = (styles[q["strategy"]] if q["reference"]
                                   and q["strategy"] in styles else (cmap(i % cmap.N), "-", 1.0))
-                xs, ys = [x for x, _ in pts], [c["mean"] for _, c in pts]
-                lo = [c["lo"] if c["lo"] is not None else c["mean"] for _, c in pts]
-                hi = [c["hi"] if c["hi"] is not None else c["mean"] for _, c in pts]
-                (line,) = ax.plot(xs, ys, ls, marker="o", ms=3, color=colour, lw=lw,
-                                  label=q["label"])
-                ax.fill_between(xs, lo, hi, color=colour, alpha=0.12, lw=0)
-                handles.append(line)
+                handles.append(_band_line(ax, pts, ls, colour, lw, q["label"]))
             ax.set_xlabel(curves["xlabel"])
             ax.set_xticks(range(len(curves["xs"])), [str(x) for x in curves["xs"]])
             ax.set_ylabel(tx.header(metric))

@@ -118,6 +118,13 @@ def summary_to_csv(summary: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
+def _row_key(config: dict[str, Any], *extra: Any) -> str:
+    """What makes a row: strategy, selector, fraction, hyperparameters, budget regime (and
+    ``extra``, e.g. a sequence's number of requests)."""
+    return _canonical([config["strategy"], config.get("selector"), config.get("fraction"),
+                       config.get("hparams", {}), config.get("budget"), *extra])
+
+
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -160,8 +167,7 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
         c = r["config"]
-        groups[_canonical([c["strategy"], c.get("selector"), c.get("fraction"),
-                           c.get("hparams", {}), c.get("budget")])].append(r)
+        groups[_row_key(c)].append(r)
     rows = [_row(g, labels or {}) for g in groups.values()]
     _add_no_op(rows, list(groups.values()))
     _add_cells(rows, list(groups.values()), specs)
@@ -195,8 +201,7 @@ def _sequences(recs: list[dict[str, Any]], specs: Sequence[MetricSpec],
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
         c = r["config"]
-        groups[_canonical([c["strategy"], c.get("selector"), c.get("fraction"),
-                           c.get("hparams", {}), c.get("budget"), c.get("requests")])].append(r)
+        groups[_row_key(c, c.get("requests"))].append(r)
     out = []
     for g in groups.values():
         by_request: dict[int, list[dict[str, Any]]] = defaultdict(list)

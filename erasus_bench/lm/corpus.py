@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from erasus_bench.lm.prompt import IGNORE
+from erasus_bench.lm.prompt import pad_id, right_padded
 
 
 def encode_text(tokenizer, texts: Sequence[str], max_length: int = 512) -> dict[str, torch.Tensor]:
@@ -18,13 +18,4 @@ def encode_text(tokenizer, texts: Sequence[str], max_length: int = 512) -> dict[
         raise ValueError("no texts to encode")
     rows = [(tokenizer(t, add_special_tokens=False)["input_ids"]
              + [tokenizer.eos_token_id])[:max_length] for t in texts]
-    width = max(len(r) for r in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
-        labels[i, :len(r)] = torch.tensor(r)
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    return right_padded(rows, pad_id(tokenizer))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from erasus_bench.lm.prompt import encode_prompts
+from erasus_bench.lm.prompt import encode_prompts, left_padded, pad_id
 from erasus_bench.methods.causal_lm import autocast, device_of
 
 
@@ -38,7 +38,7 @@ def continuations(model: nn.Module, tokenizer, prompts: Sequence[str], max_new_t
     ``max_new_tokens`` keeps its last tokens."""
     room = getattr(getattr(model, "config", None), "n_positions", None) or getattr(
         getattr(model, "config", None), "max_position_embeddings", None)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad = pad_id(tokenizer)
     out: list[str] = []
     was_training = model.training
     model.eval()
@@ -46,17 +46,11 @@ def continuations(model: nn.Module, tokenizer, prompts: Sequence[str], max_new_t
         rows = [tokenizer(p)["input_ids"] for p in prompts[start:start + batch_size]]
         if room:
             rows = [r[-(room - max_new_tokens):] for r in rows]
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, width - len(r):] = torch.tensor(r)
-            mask[i, width - len(r):] = 1
-        device = device_of(model)
+        enc = {k: v.to(device_of(model)) for k, v in left_padded(rows, pad).items()}
         with torch.no_grad(), autocast(model):
-            gen = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                 max_new_tokens=max_new_tokens, do_sample=False,
+            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                  pad_token_id=pad, eos_token_id=tokenizer.eos_token_id)
-        out += tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True)
+        out += tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:],
+                                      skip_special_tokens=True)
     model.train(was_training)
     return out

@@ -144,7 +144,7 @@ def encode_qa(tokenizer, questions: Sequence[str], answers: Sequence[str],
         ans = full[len(p) - len(_bos(tokenizer)):] + [tokenizer.eos_token_id]
         rows.append((p, ans[:max(1, max_length - len(p))]))
     width = max(len(p) + len(a) for p, a in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad = pad_id(tokenizer)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
@@ -159,11 +159,35 @@ def encode_qa(tokenizer, questions: Sequence[str], answers: Sequence[str],
 def encode_prompts(tokenizer, questions: Sequence[str]) -> dict[str, torch.Tensor]:
     """Left-padded prompts (``input_ids``, ``attention_mask``) for batched generation."""
     rows = [_bos(tokenizer) + _ids(tokenizer, prompt_text(tokenizer, q)) for q in questions]
+    return left_padded(rows, pad_id(tokenizer))
+
+
+def pad_id(tokenizer) -> int:
+    """The tokenizer's padding id (its EOS when it has none)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def left_padded(rows: Sequence[Sequence[int]], pad: int) -> dict[str, torch.Tensor]:
+    """Token rows as ``input_ids`` / ``attention_mask`` padded on the left (for generation)."""
     width = max(len(r) for r in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
         ids[i, width - len(r):] = torch.tensor(r)
         mask[i, width - len(r):] = 1
     return {"input_ids": ids, "attention_mask": mask}
+
+
+def right_padded(rows: Sequence[Sequence[int]], pad: int, width: int | None = None
+                 ) -> dict[str, torch.Tensor]:
+    """Token rows as ``input_ids`` / ``attention_mask`` / ``labels`` padded on the right to
+    ``width`` (default: the longest row), every real token a label, -100 on padding."""
+    width = width or max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, :len(r)] = 1
+        labels[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}

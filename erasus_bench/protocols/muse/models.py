@@ -13,7 +13,7 @@ from torch import nn
 
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.lm.load import TINY, load_pretrained, load_tokenizer
-from erasus_bench.lm.prompt import IGNORE
+from erasus_bench.lm.prompt import pad_id, right_padded
 from erasus_bench.lm.tiny import TinyConfig, cached_tokenizer, tiny_gpt2, tokenizer_fingerprint
 from erasus_bench.lm.train import LMRecipe, train_lm
 from erasus_bench.methods.examples import Examples
@@ -42,15 +42,7 @@ def pack(tokenizer, texts: list[str], length: int, packings: int = PACKINGS) -> 
     for seed in range(packings):
         ids = [i for k in np.random.default_rng(seed).permutation(len(texts)) for i in encoded[k]]
         rows += [ids[s:s + length] for s in range(0, len(ids), length)]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    x = torch.full((len(rows), length), pad, dtype=torch.long)
-    mask = torch.zeros_like(x)
-    labels = torch.full_like(x, IGNORE)
-    for r, row in enumerate(rows):
-        x[r, :len(row)] = torch.tensor(row)
-        mask[r, :len(row)] = 1
-        labels[r, :len(row)] = torch.tensor(row)
-    return Examples({"input_ids": x, "attention_mask": mask, "labels": labels})
+    return Examples(right_padded(rows, pad_id(tokenizer), width=length))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from erasus_bench.harness.requests import check_requests
 from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.generate import continuations
 from erasus_bench.lm.load import TINY, set_offline_defaults
-from erasus_bench.lm.prompt import IGNORE
+from erasus_bench.lm.prompt import pad_id, right_padded
 from erasus_bench.lm.scoring import token_stats
 from erasus_bench.methods.causal_lm import CausalLMAdapter
 from erasus_bench.methods.examples import Examples
@@ -259,18 +259,9 @@ def _round(values: list[float]) -> list[float]:
     return [float(f"{v:.6g}") for v in values]
 
 
+
 def _scoring(tokenizer, texts: list[str], length: int) -> Examples:
     """Each text as ``tokenizer(text)`` (BOS first where the tokenizer adds one, no EOS), cut
     to ``length`` tokens, every token but the first scored (privleak.py's ``compute_ppl``)."""
     rows = [tokenizer(t)["input_ids"][:length] for t in texts]
-    width = max(len(r) for r in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids = np.full((len(rows), width), pad, dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    labels = np.full((len(rows), width), IGNORE, dtype=np.int64)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)], mask[i, :len(r)], labels[i, :len(r)] = r, 1, r
-    import torch
-
-    return Examples({"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
-                     "labels": torch.from_numpy(labels)})
+    return Examples(right_padded(rows, pad_id(tokenizer)))
