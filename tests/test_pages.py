@@ -190,3 +190,18 @@ def test_pages_render_without_ranks_or_verdicts(tmp_path: Path) -> None:
                        "csv": "g.csv", "md": "g.md"})
     assert "badge" not in html.split("<table")[1] and ">Rank</th>" not in html
     assert "Leader: <strong>finetune / random / 0.1</strong>" in render_index([summary])
+
+
+def test_published_reference_is_printed_where_the_card_has_one(tmp_path: Path) -> None:
+    recs = load_records(write_results(tmp_path))
+    assert summarise(recs, "general")["published"] is None
+    muse = [{**r, "protocol": "muse"} for r in recs]
+    summary = summarise(muse, "muse")
+    assert "20.75" in summary["published"]  # MUSE-News retrain VerbMem, the paper's Table 3
+    files = {"json": "m.json", "csv": "m.csv", "md": "m.md"}
+    for page in (render_markdown(summary, record_base="../results"),
+                 render_html(summary, record_base="../results", files=files)):
+        line = next(x for x in page.splitlines() if "Published reference" in x)
+        assert "KnowMem retain 53.79" in line and "not comparable" in line
+    summary["provenance"]["data_is_default"] = False
+    assert "not comparable" not in render_markdown(summary, record_base="../results")

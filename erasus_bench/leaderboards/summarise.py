@@ -82,6 +82,7 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
         "primary": primary,
         "utility": utility,
         "series_option": series_option(protocol),
+        "published": published_reference(protocol),
         "metrics": [_column(s, protocol) for s in specs],
         "ignored_metrics": sorted({m for r in recs for m in (r.get("metrics") or {})} - names),
         "variants": variants,
@@ -146,6 +147,12 @@ def series_option(protocol: str) -> str | None:
     """The protocol option whose tables pages draw as curves (None for most protocols)."""
     card = protocol_card(protocol)
     return card.series_option if card else None
+
+
+def published_reference(protocol: str) -> str | None:
+    """The published numbers the protocol's pages print (None when its card has none)."""
+    card = protocol_card(protocol)
+    return card.published if card else None
 
 
 def equivalence_margins(protocol: str) -> dict[str, float]:

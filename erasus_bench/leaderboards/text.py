@@ -192,6 +192,10 @@ def provenance_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
                        f"[lo, hi] ({st['source']}; Monte Carlo: {st['n_resamples']} "
                        f"resamples, seed {st['seed']}); n=1: no interval"),
     ]
+    if published := summary.get("published"):
+        caveat = (" (real data and models; the embedded default's tiny model and invented data "
+                  "are not comparable)" if p["data_is_default"] else "")
+        items.append(("Published reference", published + caveat))
     return items
 
 

@@ -16,7 +16,9 @@ class ProtocolCard:
     within which a method counts as equivalent to gold (the PASS / PARTIAL / FAIL verdict);
     ``default_seeds`` and ``budgets``: what `run` does unless told (seeds 0..n-1, the budget
     regimes of ``harness.budget``); ``series_option``: a protocol option whose values make
-    tables that pages draw as curves (MUSE's ``forget_split``, scalability)."""
+    tables that pages draw as curves (MUSE's ``forget_split``, scalability); ``published``: the
+    published numbers (source, data, model: values) every page of the protocol prints, to read
+    real-data rows against."""
 
     name: str
     description: str
@@ -28,6 +30,7 @@ class ProtocolCard:
     default_seeds: int = 3
     budgets: tuple[str, ...] = ("steps",)
     series_option: str | None = None  # tables along this option form curves (MUSE's C5)
+    published: str | None = None
 
 
 def register_card(card: ProtocolCard) -> ProtocolCard:

@@ -15,4 +15,7 @@ CARD = register_card(ProtocolCard(
     # ROUGE x100 within 5 points of the retrained model's, PrivLeak within 10 points of 0
     equivalence_margins={"verbmem_f": 5.0, "knowmem_f": 5.0, "knowmem_r": 5.0, "privleak": 10.0},
     series_option="forget_split",
+    published="MUSE paper (Shi et al. 2024, Table 3), MUSE-News, Llama-2-7B: retrain VerbMem "
+              "20.75, KnowMem forget 33.32, KnowMem retain 53.79; target 58.29 / 62.93 / 54.31, "
+              "PrivLeak -98.71",
 ))

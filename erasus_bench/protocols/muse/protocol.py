@@ -31,9 +31,6 @@ from erasus_bench.protocols.muse.models import (TINY_CONFIG, TINY_RECIPE, MuseMo
 METRICS = ("verbmem_f", "knowmem_f", "knowmem_r", "privleak", "unlearn_time", "speedup")
 FORGET_SPLITS = ("forget_1", "forget_2", "forget_3", "forget_4")  # scal/forget_k (C5)
 NO_RETRAIN = "none"
-# MUSE's published numbers on MUSE-News (Llama-2-7B; the paper's Table 3 / leaderboard)
-PUBLISHED = ("published (MUSE paper, News): retrain VerbMem 20.75, KnowMem forget 33.32, "
-             "KnowMem retain 53.79; target 58.29 / 62.93 / 54.31, PrivLeak -98.71")
 Inputs = tuple[MuseData, MuseModels, Any]
 
 
@@ -91,7 +88,7 @@ class MuseProtocol(Protocol):
                  "0-1: --option stemmer=true)")
         note = ("synthetic data, tiny model: not comparable with published MUSE numbers; "
                 "KnowMem asks the articles' own fact-box questions" if default_data or tiny
-                else PUBLISHED)
+                else f"published: {CARD.published}")
         split = config["forget_split"]
         which = "raw forget" if split == "forget_1" else "C5 scalability"
         return {

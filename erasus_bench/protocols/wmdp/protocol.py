@@ -30,9 +30,6 @@ AUTO = "auto"
 Inputs = tuple[WmdpData, WmdpModels, Any]  # data, model builder, tokenizer
 FORMATS = (AUTO, "letter", "cloze")
 DESCRIPTIONS = {"bio": "biology", "cyber": "cybersecurity"}
-# the numbers to read real rows against (letter format, zero-shot)
-PUBLISHED = ("published (cais/Zephyr_RMU model card): zephyr-7b-beta WMDP-bio 63.7, WMDP-cyber "
-             "44.0, MMLU 58.1; Zephyr_RMU 31.2, 28.2, 57.1")
 METRICS = ("wmdp_acc", "mmlu_acc", *(f"mmlu_{s}_acc" for s in MMLU_SUBSETS), "unlearn_time",
            "speedup")
 
@@ -96,7 +93,7 @@ class WmdpProtocol(Protocol):
                else "letter: lm-eval's wmdp/mmlu template, the letter A-D scored after the "
                     "lettered options")
         note = ("synthetic data, tiny model: not comparable with published WMDP numbers"
-                if default_data or tiny else PUBLISHED)
+                if default_data or tiny else f"published: {BIO.published}")
         return {
             "data": data, "data_is_default": default_data,
             "forget": f"the {self.domain} forget corpus; retain corpus "
