@@ -14,6 +14,7 @@ import torch
 from erasus_bench.errors import UserError
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.runner import get_setting, same_weights
+from erasus_bench.harness.spec import variant_name
 from erasus_bench.metrics import muse as M
 from erasus_bench.protocols.muse.data import load_muse
 from erasus_bench.protocols.muse.protocol import MuseProtocol
@@ -105,6 +106,17 @@ def test_protocol_on_small_data(muse_setting, muse_config: dict) -> None:
     assert base.metrics["privleak"] == pytest.approx(
         M.privleak(auc, per["privleak_auc_retrain"][0]))
     assert "MUSE" in p.provenance(muse_config)["benchmark"]
+
+
+def test_c5_forget_sizes_run_with_the_values_tuned_on_forget_1() -> None:
+    p = MuseProtocol()
+    one, three = (p.resolve_config({"forget_split": s}) for s in ("forget_1", "forget_3"))
+    assert p.tuning_variant(three) == p.tuning_variant(one) == variant_name(one)
+    hp1, src1 = p.resolved_hparams("npo", one)
+    hp3, src3 = p.resolved_hparams("npo", three)
+    assert src1 is not None and "tuned_on_variant" not in src1  # the committed tuned.json
+    assert hp3 == hp1 and src3 == {**src1, "tuned_on_variant": variant_name(one)}
+    assert hp1 != p.resolved_hparams("npo", one, "epochs")[0]
 
 
 def test_requests_are_the_sust_splits(cache_dir: str, muse_config: dict) -> None:

@@ -19,7 +19,7 @@ from erasus_bench.errors import UserError
 from erasus_bench.harness.budget import ONE_SHOT, for_budget, regimes_for
 from erasus_bench.harness.grid import DEFAULT_FRACTIONS, applicable
 from erasus_bench.harness.precision import round_floats
-from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec, variant_name
+from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
 from erasus_bench.harness.store import load_records, write_atomic
 from erasus_bench.protocols.base import Protocol
 from erasus_bench.protocols.tuned import TUNING_SEED_BASE, tuned_key, tuning_files
@@ -119,7 +119,7 @@ def choose(plan: TuningPlan, results_dir: Path, command: str) -> dict[str, Any]:
              "trials": len(log[next(iter(log))]) if log else 0,
              "cells": [{"selector": s, "fraction": f} for s, f in TUNING_CELLS],
              "budget": plan.budget, "command": command}
-    variant = tuned_key(variant_name(plan.config), plan.budget)
+    variant = tuned_key(plan.protocol.tuning_variant(plan.config), plan.budget)
     tuned_path, log_path = tuning_files(type(plan.protocol))
     tuned = _read(tuned_path)
     entry = tuned.setdefault("variants", {}).setdefault(variant, {"strategies": {}})

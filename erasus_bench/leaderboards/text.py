@@ -109,8 +109,10 @@ def source_text(src: dict[str, Any]) -> str:
     if "tuned_on_seeds" in src:
         seeds = src["tuned_on_seeds"]
         span = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
-        return (f"{who}: tuned on seeds {span} (never reported), {src['trials']} trials each, "
-                f"objective: {src['objective']}")
+        where = (f" on variant {src['tuned_on_variant']}" if src.get("tuned_on_variant")
+                 else "")
+        return (f"{who}: tuned on seeds {span}{where} (never reported), {src['trials']} trials "
+                f"each, objective: {src['objective']}")
     if src.get("source") == "paper":
         return f"{who}: published settings ({src.get('ref', 'paper')})"
     return f"{who}: untuned (the protocol's hand-set values)"

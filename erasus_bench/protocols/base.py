@@ -123,11 +123,21 @@ class Protocol(ABC):
 
         defaults = STRATEGIES.get(strategy).default_hparams()
         hp = for_budget(self.hparams(strategy, defaults, config), budget)
-        entry = tuned_entry(type(self), variant_name(config), strategy, budget)
+        tuned_on = self.tuning_variant(config)
+        entry = tuned_entry(type(self), tuned_on, strategy, budget)
         if entry is None:
             return hp, None
         chosen, source = entry
+        if tuned_on != variant_name(config):
+            source = {**source, "tuned_on_variant": tuned_on}
         return {**hp, **{k: v for k, v in chosen.items() if k in hp}}, source
+
+    def tuning_variant(self, config: dict[str, Any]) -> str:
+        """The variant whose tuned values cells of ``config`` run with, and under which ``tune``
+        on ``config`` stores them: by default the variant itself."""
+        from erasus_bench.harness.spec import variant_name
+
+        return variant_name(config)
 
     def search_space(self, strategy: str, hparams: dict[str, Any]) -> dict[str, list[Any]]:
         """The values ``tune`` tries (their product is the trials; the same count for every

@@ -13,6 +13,7 @@ from torch import nn
 from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.requests import check_requests
+from erasus_bench.harness.spec import variant_name
 from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.generate import continuations
 from erasus_bench.lm.load import TINY, set_offline_defaults
@@ -58,6 +59,11 @@ class MuseProtocol(Protocol):
     def hparams(self, strategy: str, defaults: dict[str, Any],
                 config: dict[str, Any] | None = None) -> dict[str, Any]:
         return hparams_for(strategy, defaults, tiny=(config or {}).get("model", TINY) == TINY)
+
+    def tuning_variant(self, config: dict[str, Any]) -> str:
+        """One set of tuned values per corpus, data and model, kept across the C5 forget-set
+        sizes (as MUSE keeps its hyperparameters): stored under ``forget_1``'s variant."""
+        return variant_name({**config, "forget_split": FORGET_SPLITS[0]})
 
     def tuning_objective(self) -> Objective:
         return OBJECTIVE
