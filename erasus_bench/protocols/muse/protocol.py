@@ -94,7 +94,7 @@ class MuseProtocol(Protocol):
                  "0-1: --option stemmer=true)")
         note = ("synthetic data, tiny model: not comparable with published MUSE numbers; "
                 "KnowMem asks the articles' own fact-box questions" if default_data or tiny
-                else f"published: {CARD.published}")
+                else f"published: {self.card.published}")
         split = config["forget_split"]
         which = "raw forget" if split == "forget_1" else "C5 scalability"
         return {
@@ -260,7 +260,6 @@ def _round(values: list[float]) -> list[float]:
     """Per-item values as stored in records (6 significant digits); aggregates are computed
     from these, so a record's metrics recompute exactly from its per-item values."""
     return [float(f"{v:.6g}") for v in values]
-
 
 
 def _scoring(tokenizer, texts: list[str], length: int) -> Examples:

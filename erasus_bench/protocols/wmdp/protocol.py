@@ -93,7 +93,7 @@ class WmdpProtocol(Protocol):
                else "letter: lm-eval's wmdp/mmlu template, the letter A-D scored after the "
                     "lettered options")
         note = ("synthetic data, tiny model: not comparable with published WMDP numbers"
-                if default_data or tiny else f"published: {BIO.published}")
+                if default_data or tiny else f"published: {self.card.published}")
         return {
             "data": data, "data_is_default": default_data,
             "forget": f"the {self.domain} forget corpus; retain corpus "
