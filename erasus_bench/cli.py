@@ -49,6 +49,9 @@ GRID_OPTIONS = (
     click.option("--cache-dir", type=click.Path(),
                  help="Model cache (default ~/.cache/erasus-bench or $ERASUS_BENCH_CACHE)."),
     click.option("--no-render", is_flag=True, help="Skip rendering the leaderboards."),
+    click.option("--attacks", help="Attack stages after evaluation, comma-separated "
+                 "(default: the protocol's, relearn,quantize; 'none' for none; general also "
+                 "offers epsilon, the NeurIPS'23 per-example privacy score)."),
 )
 
 
@@ -103,7 +106,7 @@ def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str
         dataset: str | None,
         split: str | None, model: str | None, extra: tuple[str, ...], workers: int | None,
         force: bool, results_dir: str, leaderboards_dir: str, out: str | None,
-        cache_dir: str | None, no_render: bool) -> None:
+        cache_dir: str | None, no_render: bool, attacks: str | None) -> None:
     """Run the grid on a protocol, then render its leaderboard."""
     from erasus_bench.harness.grid import parse_fractions
 
@@ -114,7 +117,14 @@ def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str
     _run_and_render(protocol, _split(strategies), _split(selectors), parse_fractions(fractions),
                     seeds, budgets, options, workers, force,
                     *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render,
-                    requests)
+                    requests, _attacks(attacks))
+
+
+def _attacks(text: str | None) -> list[str] | None:
+    """``--attacks``: None (the protocol's default stages), [] for "none", else the names."""
+    if text is None:
+        return None
+    return [] if text.strip() == "none" else _split(text)
 
 
 def _folders(results_dir: str, leaderboards_dir: str, out: str | None) -> tuple[str, str]:
@@ -129,10 +139,10 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
                     options: dict[str, str | None],
                     workers: int | None, force: bool, results_dir: str,
                     leaderboards_dir: str, cache_dir: str | None, no_render: bool,
-                    requests: int | None = None) -> None:
+                    requests: int | None = None, attacks: list[str] | None = None) -> None:
     """Build the grid (validating every name and value), run it, render; exit 1 on failures.
     ``options``: protocol options given on the command line (None = not given); ``requests``:
-    K sequential deletion requests."""
+    K sequential deletion requests; ``attacks``: the attack stages (None: the protocol's)."""
     from erasus_bench.harness import plans
     from erasus_bench.harness.budget import parse_budgets
     from erasus_bench.harness.cache_dir import default_cache_dir
@@ -146,7 +156,8 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
                "selectors": selectors, "fractions": fractions,
                "seeds": card.default_seeds if seeds is None else seeds,
                "budgets": parse_budgets(budgets) if budgets else list(card.budgets),
-               **({"requests": requests} if requests is not None else {})}
+               **({"requests": requests} if requests is not None else {}),
+               **({"attacks": attacks} if attacks is not None else {})}
     cache = cache_dir or default_cache_dir()
     done = None if force else plans.done_count(cache, request, results_dir)
     outcomes: list[Any] = []
@@ -155,7 +166,7 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
         from erasus_bench.harness.run import run_grid
 
         _, config, cells = build_grid(protocol, given, strategies, selectors, fractions,
-                                      request["seeds"], request["budgets"], requests)
+                                      request["seeds"], request["budgets"], requests, attacks)
         plans.remember(cache, request, cells)
         command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
@@ -234,7 +245,7 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
            seeds: int | None, budgets: str | None, scenario: str | None, dataset: str | None,
            split: str | None, model: str | None, extra: tuple[str, ...], workers: int | None,
            force: bool, results_dir: str, leaderboards_dir: str, out: str | None,
-           cache_dir: str | None, no_render: bool) -> None:
+           cache_dir: str | None, no_render: bool, attacks: str | None) -> None:
     """Coreset ablation: one strategy x every selector x each fraction, then render (the
     protocol page gains the ablation plot and its one-sentence answer)."""
     from erasus_bench.harness.grid import check_sweepable, parse_fractions
@@ -246,7 +257,8 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
                **parse_options(extra)}
     _run_and_render(protocol, [strategy], _split(selectors), parse_fractions(fractions), seeds,
                     budgets, options, workers, force,
-                    *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render)
+                    *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render,
+                    attacks=_attacks(attacks))
 
 
 @cli.command()

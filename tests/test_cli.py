@@ -43,7 +43,8 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     for name in ("general.md", "general.html", "general_tradeoff.svg"):
         assert (tmp_path / "leaderboards" / name).stat().st_size > 0
     rec = next(x for x in recs.values() if x["config"]["strategy"] == "gradient_ascent")
-    assert set(rec["timings"]) == {"select_s", "unlearn_s", "evaluate_s"}
+    assert set(rec["timings"]) == {"select_s", "unlearn_s", "evaluate_s", "attack_quantize_s",
+                                   "attack_relearn_s"}
     assert len(rec["per_example"]["forget_loss"]) == 126  # the FULL forget set is evaluated
     assert len(rec["per_example"]["coreset"]) == 13  # 10% of it was unlearned
     assert rec["env"]["torch"] and rec["env"]["erasus_bench"]

@@ -64,7 +64,8 @@ def check_sweepable(protocol_name: str, strategy: str) -> None:
 
 def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence[str] | None,
                selectors: Sequence[str] | None, fractions: Sequence[float], seeds: int,
-               budgets: Sequence[str] = ("steps",), requests: int | None = None
+               budgets: Sequence[str] = ("steps",), requests: int | None = None,
+               attacks: Sequence[str] | None = None
                ) -> tuple[Protocol, dict[str, Any], list[CellSpec]]:
     """The protocol, its resolved config and every cell: reference rows first, then methods.
 
@@ -72,15 +73,19 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
     Each strategy runs in each of ``budgets`` (``harness.budget.regimes_for``: once for
     one-shot strategies; coreset-invariant ones only with the ``full`` selector).
     With ``requests`` K, every row is K cells, one per sequential deletion request 1..K.
+    Every cell runs the attack stages ``attacks`` (None: the protocol's default ones).
     """
     if not 1 <= seeds <= TUNING_SEED_BASE:
         raise UserError(f"--seeds {seeds} is invalid: the number of seeds must be in 1.."
                         f"{TUNING_SEED_BASE} (seeds from {TUNING_SEED_BASE} on are for tuning)")
+    from erasus_bench.harness.attacks import check_attacks
+
     protocol: Protocol = PROTOCOLS.get(protocol_name)()
     config = protocol.resolve_config(options)
+    stages = protocol.attacks if attacks is None else check_attacks(protocol, attacks)
     strategy_names = applicable(STRATEGIES, protocol, strategies)
     selector_names = applicable(SELECTORS, protocol, selectors)
-    cells = [CellSpec(protocol.name, config, ref, None, None, seed)
+    cells = [CellSpec(protocol.name, config, ref, None, None, seed, attacks=stages)
              for seed in range(seeds) for ref in REFERENCE_ROWS]
     for seed in range(seeds):
         for strategy in strategy_names:
@@ -91,13 +96,19 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
                 for selector in chosen:
                     for fraction in ([1.0] if selector == "full" else fractions):
                         cells.append(CellSpec(protocol.name, config, strategy, selector,
-                                              fraction, seed, hp, source, budget))
+                                              fraction, seed, hp, source, budget,
+                                              attacks=stages))
     if requests is not None:
         check_requests(requests)
         if not protocol.supports_requests:
             from erasus_bench.protocols.base import unsupported_requests
 
             raise UserError(unsupported_requests(protocol.name))
+        rerunning = sorted(set(stages) & set(protocol.optional_attacks))
+        if rerunning:
+            raise UserError(f"attack stage(s) {', '.join(rerunning)} compare reruns of a method "
+                            "from the base model and are not offered with --requests; valid "
+                            f"stages with --requests: {', '.join(protocol.attacks) or 'none'}")
         cells = [replace(c, request=j, requests=requests) for c in cells
                  for j in range(1, requests + 1)]
     return protocol, config, cells

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from erasus_bench.harness.spec import CellSpec, stable_hash
-from erasus_bench.harness.store import read_record, record_path, write_atomic
+from erasus_bench.harness.store import read_record, record_path, satisfies, write_atomic
 from erasus_bench.registry import ENTRY_POINT_GROUP
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -40,22 +40,23 @@ def plan_path(cache_dir: str | Path, request: dict[str, Any]) -> Path:
 
 
 def remember(cache_dir: str | Path, request: dict[str, Any], cells: Sequence[CellSpec]) -> None:
-    """Store each cell's record path (relative to a results folder) and config hash."""
+    """Store each cell's record path (relative to a results folder), config hash and attack
+    stages."""
     write_atomic(plan_path(cache_dir, request), {
         "request": request,
-        "cells": [[record_path(Path(), c).as_posix(), c.config_hash] for c in cells]})
+        "cells": [[record_path(Path(), c).as_posix(), c.config_hash, list(c.attacks)]
+                  for c in cells]})
 
 
 def done_count(cache_dir: str | Path, request: dict[str, Any], results_dir: str | Path
                ) -> int | None:
     """The number of cells of the remembered grid of ``request`` when every one has an ok
-    record with its config hash under ``results_dir``; None when no plan is remembered or
-    a cell is left to run."""
+    record with its config hash and attack stages under ``results_dir``; None when no plan is
+    remembered or a cell is left to run."""
     plan = read_record(plan_path(cache_dir, request))
     if not plan or plan.get("request") != request:
         return None
-    for rel, config_hash in plan["cells"]:
-        rec = read_record(Path(results_dir) / rel)
-        if not rec or rec.get("status") != "ok" or rec.get("config_hash") != config_hash:
+    for rel, config_hash, attacks in plan["cells"]:
+        if not satisfies(read_record(Path(results_dir) / rel), config_hash, attacks):
             return None
     return len(plan["cells"])

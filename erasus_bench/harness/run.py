@@ -16,6 +16,7 @@ from erasus_bench.harness.runner import CellOutcome, RunContext, prepare, run_jo
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import is_done
 from erasus_bench.protocols.base import ROLES
+from erasus_bench.registry import PROTOCOLS
 
 
 def run_grid(cells: list[CellSpec], config: dict[str, Any], *, results_dir: str | Path,
@@ -47,6 +48,8 @@ def run_grid(cells: list[CellSpec], config: dict[str, Any], *, results_dir: str 
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console) as bar:
         roles = ROLES if any(c.request is None for c in todo) else ROLES[:1]
+        roles += PROTOCOLS.get(protocol)().attack_roles(
+            tuple(sorted({a for c in todo for a in c.attacks})))
         setup = bar.add_task("base/gold models", total=len(seeds) * len(roles) + len(golds))
         for _ in executor.run(prepare, [(protocol, config, s, role, ctx.cache_dir)
                                         for s in seeds for role in roles]):

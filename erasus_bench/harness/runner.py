@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from erasus_bench.harness.attacks import AttackInput, run_attacks
 from erasus_bench.harness.budget import build_strategy
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.cost import Cost, count_cost
@@ -73,6 +74,11 @@ def prepare(protocol: str, config: dict[str, Any], seed: int, role: str, cache_d
     else:
         protocol_.train(config, seed, ModelCache(cache_dir), role)
     return seed, role
+
+
+def rerun_seed(seed: int, i: int) -> int:
+    """The unlearning seed of the ``i``-th rerun (1, 2, ...) of a cell of ``seed``."""
+    return seed + 100_003 * i
 
 
 def check_coreset(idx: np.ndarray, n: int, k: int, selector: str) -> np.ndarray:
@@ -161,10 +167,12 @@ def select_coreset(spec: CellSpec, setting: Setting, k: int, model: nn.Module | 
     return selection
 
 
-def unlearn(spec: CellSpec, setting: Setting, start: nn.Module | None = None) -> Unlearned:
+def unlearn(spec: CellSpec, setting: Setting, start: nn.Module | None = None,
+            unlearn_seed: int | None = None) -> Unlearned:
     """Apply the cell's selector and strategy to ``start`` (the model a sequence of deletion
     requests has reached; None: the base model), timing and counting both. The coreset is
-    recorded as positions in ``setting.forget``."""
+    recorded as positions in ``setting.forget``. ``unlearn_seed`` (default: the cell's seed)
+    seeds the strategy alone: the coreset is the cell's either way."""
     if spec.strategy == "original":
         return Unlearned(setting.base, None, {"select_s": 0.0, "unlearn_s": 0.0}, 0.0, {})
     if spec.strategy == "retrain":
@@ -180,10 +188,11 @@ def unlearn(spec: CellSpec, setting: Setting, start: nn.Module | None = None) ->
     task = UnlearnTask(model=copy.deepcopy(model),
                        original=copy.deepcopy(model).requires_grad_(False).eval(),
                        forget=pool.subset(idx), retain=setting.retain,
-                       adapter=setting.adapter, seed=spec.seed,
+                       adapter=setting.adapter,
+                       seed=spec.seed if unlearn_seed is None else unlearn_seed,
                        num_classes=setting.num_classes,
                        full_forget=pool if strategy.reads_training_set else None)
-    torch.manual_seed(spec.seed)
+    torch.manual_seed(task.seed)
     start = time.perf_counter()
     method = build_strategy(strategy, spec.hparams, spec.budget, task)
     with count_cost([task.model], [task.original]) as unlearn_cost:
@@ -212,6 +221,13 @@ def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
         ev = protocol.evaluate(setting, done.model, done.seconds)
         timings["evaluate_s"] = time.perf_counter() - began
         timings.update({f"evaluate_{k}": v for k, v in ev.timings.items()})
+        if spec.attacks:
+            rerun = (None if spec.is_reference else lambda i: unlearn(
+                spec, setting, start, unlearn_seed=rerun_seed(spec.seed, i)).model)
+            metrics, record["attacks"], attack_s = run_attacks(
+                protocol, spec.attacks, AttackInput(setting, done.model, spec.strategy, rerun))
+            ev.metrics.update(metrics)
+            timings.update(attack_s)
         bad = [k for k, v in ev.metrics.items() if v is not None and not np.isfinite(v)]
         if bad:
             raise CellError(f"non-finite metrics: {', '.join(bad)}")

@@ -34,6 +34,10 @@ class CellSpec:
     budget: str | None = None  # budget regime of a method cell (harness.budget)
     request: int | None = None  # 1..requests: this cell's deletion request of a sequence
     requests: int | None = None  # K: the forget set split into K sequential requests
+    # attack stages run on the cell's model after evaluation (harness.attacks); they evaluate
+    # the model and never change it, so they are not part of the config hash: a record that ran
+    # every stage a request asks for satisfies it, one that lacks a stage is run again
+    attacks: tuple[str, ...] = ()
 
     @property
     def previous(self) -> CellSpec | None:
@@ -48,19 +52,24 @@ class CellSpec:
         return self.strategy in REFERENCE_ROWS
 
     def config(self) -> dict[str, Any]:
-        """The record's ``config`` block (``hparams_source``, ``budget`` and the request fields
-        only where set)."""
+        """The record's ``config`` block (``hparams_source``, ``budget``, the request fields and
+        ``attacks`` only where set)."""
         d = asdict(self)
         d.pop("protocol")
         for key in ("hparams_source", "budget", "request", "requests"):
             if d[key] is None:
                 d.pop(key)
+        d["attacks"] = list(self.attacks)
+        if not d["attacks"]:
+            d.pop("attacks")
         return d
 
     @property
     def config_hash(self) -> str:
-        return stable_hash({"protocol": self.protocol, **self.config(),
-                            "code_version": CODE_VERSION})
+        """Hash of the unlearning run: the config without its attack stages."""
+        config = self.config()
+        config.pop("attacks", None)
+        return stable_hash({"protocol": self.protocol, **config, "code_version": CODE_VERSION})
 
     @property
     def readable_key(self) -> str:

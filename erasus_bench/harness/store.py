@@ -70,10 +70,18 @@ def read_record(path: Path) -> dict[str, Any] | None:
     return rec if isinstance(rec, dict) else None
 
 
+def satisfies(rec: dict[str, Any] | None, config_hash: str, attacks: Sequence[str]) -> bool:
+    """True when ``rec`` is an ``ok`` record of ``config_hash`` that ran every stage of
+    ``attacks``."""
+    return (bool(rec) and rec.get("status") == "ok" and rec.get("config_hash") == config_hash
+            and set(attacks) <= set(rec.get("config", {}).get("attacks", ())))
+
+
 def is_done(results_dir: Path, spec: CellSpec) -> bool:
-    """True when an ``ok`` record with this exact config hash exists."""
-    rec = read_record(record_path(results_dir, spec))
-    return bool(rec) and rec.get("status") == "ok" and rec.get("config_hash") == spec.config_hash
+    """True when an ``ok`` record with this exact config hash that ran every attack stage the
+    spec asks for exists."""
+    return satisfies(read_record(record_path(results_dir, spec)), spec.config_hash,
+                     spec.attacks)
 
 
 REQUIRED_FIELDS = ("schema", "protocol", "config", "config_hash", "status", "metrics")

@@ -131,3 +131,26 @@ for _spec in (
       for s in ("college_biology", "virology", "college_computer_science", "computer_security")),
 ):
     register_metric(_spec)
+
+
+# --- attack stages (issue [9], harness.attacks): recoveries (metrics.recovery) and the
+# NeurIPS'23 challenge score (metrics.epsilon) ---
+
+ATTACKED = ("general", *TOFU, *WMDP, *MUSE)
+for _spec in (
+    MetricSpec("relearn_recovery", "Relearn recov.", "match_gold",
+               "share of the unlearned-away attack metric (the forget likelihood) that "
+               "fine-tuning on half A of the forget set brings back on half B (Hu et al. 2025)",
+               ATTACKED, (0.0, 1.0)),
+    MetricSpec("quant_recovery", "4-bit recov.", "lower",
+               "share of the unlearned-away forget likelihood that reloading the weights in "
+               "int4 brings back (Zhang et al. 2025)", ATTACKED, (0.0, 1.0)),
+    MetricSpec("quant8_recovery", "8-bit recov.", "lower",
+               "share of the unlearned-away forget likelihood that reloading the weights in "
+               "int8 brings back", ATTACKED, (0.0, 1.0)),
+    MetricSpec("epsilon_score", "ε-score", "higher",
+               "NeurIPS'23 unlearning challenge score: per-example epsilon of unlearned vs "
+               "retrained runs, bucketed, times the retain and test accuracy ratios",
+               GENERAL, (0.0, None)),
+):
+    register_metric(_spec)

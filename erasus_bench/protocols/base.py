@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from torch import nn
@@ -14,6 +14,10 @@ from erasus_bench.methods.adapter import ModelAdapter
 from erasus_bench.methods.examples import Examples
 from erasus_bench.protocols.card import ProtocolCard
 from erasus_bench.registry import PROTOCOLS
+
+if TYPE_CHECKING:
+    from erasus_bench.harness.attacks import AttackInput, StageResult
+    from erasus_bench.harness.relearn import RelearnRecipe
 
 # the two models every protocol trains per seed: on everything (base) and without the forget set
 ROLES = ("base", "gold")
@@ -82,6 +86,11 @@ class Protocol(ABC):
     utility_metric: ClassVar[str | None] = None  # x axis of the tradeoff plot
     reference_labels: ClassVar[dict[str, str]] = {}  # how pages name "original" / "retrain"
     supports_requests: ClassVar[bool] = False  # implements ``request_setting`` (--requests)
+    # attack stages (harness.attacks) run after evaluation by default, and those run only when
+    # asked for (``--attacks``); relearning and quantization need ``relearn_recipe``
+    attacks: ClassVar[tuple[str, ...]] = ()
+    optional_attacks: ClassVar[tuple[str, ...]] = ()
+    attack_metric: ClassVar[str] = ""  # what the relearning/quantization stages measure
 
     @abstractmethod
     def default_config(self) -> dict[str, Any]:
@@ -184,6 +193,20 @@ class Protocol(ABC):
         from erasus_bench.errors import UserError
 
         raise UserError(unsupported_requests(self.name))
+
+    def relearn_recipe(self, config: dict[str, Any]) -> RelearnRecipe:
+        """How the relearning attack fine-tunes on half of the forget set."""
+        raise NotImplementedError(f"protocol {self.name!r} defines no relearning attack")
+
+    def attack_roles(self, stages: tuple[str, ...]) -> tuple[str, ...]:
+        """Models besides base and gold that ``stages`` read per seed (``train`` roles),
+        trained before the cells (e.g. the epsilon stage's retrain pool)."""
+        return ()
+
+    def attack(self, name: str, inp: AttackInput) -> StageResult:
+        """Run the protocol's own attack stage ``name`` (one of ``optional_attacks`` or
+        ``attacks`` beyond relearning and quantization)."""
+        raise NotImplementedError(f"protocol {self.name!r} has no attack stage {name!r}")
 
     def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
         """``setting`` with ``gold`` (e.g. a retrained model from elsewhere) as its gold model,

@@ -3,7 +3,7 @@ model retrained on the retain split (SalUn / l1-sparse evaluation conventions)."
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,11 @@ from erasus_bench.protocols.general import CARD
 from erasus_bench.protocols.general.data import DEFAULT_DATASET, Splits, load_raw, make_splits
 from erasus_bench.protocols.general.hparams import SEARCH, hparams_for
 from erasus_bench.protocols.general.model import Recipe, build_model, train_model
+from erasus_bench.protocols.general.privacy import N_MODELS, epsilon_stage, pool_seeds
+
+if TYPE_CHECKING:
+    from erasus_bench.harness.attacks import AttackInput, StageResult
+    from erasus_bench.harness.relearn import RelearnRecipe
 
 SCENARIOS = ("random", "class")
 # EL2N/GraNd score networks: stopped where digits train accuracy (~0.88) is where CIFAR-10's is
@@ -46,6 +51,9 @@ class GeneralProtocol(Protocol):
     """Digits (or a datasets classification set) + MLP; base on train, gold on retain."""
 
     supports_requests = True
+    attacks = ("quantize", "relearn")
+    optional_attacks = ("epsilon",)
+    attack_metric = "mean true-class probability, exp(-cross-entropy)"
 
     recipe = Recipe()
 
@@ -132,7 +140,30 @@ class GeneralProtocol(Protocol):
 
     def train(self, config: dict[str, Any], seed: int, cache: ModelCache, role: str
               ) -> tuple[nn.Module, float]:
-        return self._trained(self._splits(config, seed), role, seed, cache)
+        s = self._splits(config, seed)
+        if role.startswith("retrain-"):  # a model of the epsilon stage's retrain pool
+            i = int(role.split("-")[1])
+            return self._trained_on(s, s.retain, pool_seeds(seed, i // N_MODELS)[i % N_MODELS],
+                                    cache)
+        return self._trained(s, role, seed, cache)
+
+    def attack_roles(self, stages: tuple[str, ...]) -> tuple[str, ...]:
+        return (tuple(f"retrain-{i}" for i in range(1, 2 * N_MODELS)) if "epsilon" in stages
+                else ())
+
+    def relearn_recipe(self, config: dict[str, Any]) -> RelearnRecipe:
+        from erasus_bench.harness.relearn import RelearnRecipe
+
+        return RelearnRecipe("sgd", lr=0.01, steps=20, batch_size=16, every=2, momentum=0.9)
+
+    def attack(self, name: str, inp: AttackInput) -> StageResult:
+        if name != "epsilon":
+            return super().attack(name, inp)
+        s = inp.setting
+        splits = self._splits(s.config, s.seed)
+        cache = ModelCache(s.extra["cache_dir"])
+        return epsilon_stage(inp, lambda seed: self._trained_on(splits, splits.retain, seed,
+                                                                cache)[0])
 
     def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
         s = self._splits(config, seed)
@@ -154,7 +185,8 @@ class GeneralProtocol(Protocol):
                  forget: Examples, gold: nn.Module, gold_s: float) -> Setting:
         base, _ = self._trained(s, "base", seed, cache)
         setting = Setting(config, seed, ClassifierAdapter(), base, gold, forget, s.retain,
-                          gold_s, s.num_classes, extra={"test": s.test})
+                          gold_s, s.num_classes,
+                          extra={"test": s.test, "cache_dir": str(cache.root)})
         setting.gold_eval = self._raw_eval(setting, gold)
         early, setting.early_train_s = self._early(s, seed, cache)
         setting.early_models = tuple(early)
