@@ -263,6 +263,56 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
 
 @cli.command()
 @click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
+@click.option("--strategies", help="Strategies whose full-forget-set models are attacked "
+              "(default: every applicable one).")
+@click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 0..N-1.")
+@click.option("--scenario", help="Protocol scenario (general: random, class).")
+@click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
+              help="Any other protocol option (repeatable).")
+@click.option("--workers", type=int, help="Worker processes (default: all cores).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path())
+@click.option("--leaderboards-dir", default="leaderboards", show_default=True,
+              type=click.Path())
+@click.option("--cache-dir", type=click.Path(), help="Model cache.")
+@click.option("--no-render", is_flag=True, help="Skip rendering the protocol's board.")
+def trust(protocol: str, strategies: str | None, seeds: int, scenario: str | None,
+          extra: tuple[str, ...], workers: int | None, results_dir: str, leaderboards_dir: str,
+          cache_dir: str | None, no_render: bool) -> None:
+    """Which metrics to trust: pool models with and without the forget set (faithfulness) and
+    every strategy's full-forget-set model relearned and quantized (robustness), as records
+    under <variant>/trust/ and a table on the protocol's page."""
+    from erasus_bench.harness.grid import applicable
+    from erasus_bench.harness.run import run_grid
+    from erasus_bench.harness.trust import trust_cells
+    from erasus_bench.registry import PROTOCOLS, STRATEGIES
+
+    proto = PROTOCOLS.get(protocol)()
+    if not proto.trust_variants:
+        raise UserError(f"protocol {protocol!r} has no metric-trust pool; valid protocols: "
+                        + ", ".join(e.name for e in PROTOCOLS.entries()
+                                    if PROTOCOLS.get(e.name).trust_variants))
+    if seeds < 1:
+        raise UserError(f"--seeds {seeds} is invalid: must be >= 1")
+    options = {k: v for k, v in {"scenario": scenario, **parse_options(extra)}.items()
+               if v is not None}
+    config = proto.resolve_config(options)
+    cells = trust_cells(proto, config, seeds, applicable(STRATEGIES, proto, _split(strategies)))
+    command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
+                        command=command, workers=workers)
+    if not no_render:
+        _render(results_dir, leaderboards_dir, [protocol])
+    failed = [o for o in outcomes if o.status == "failed"]
+    click.echo(f"{len(cells)} trust cells: {len(outcomes) - len(failed)} ran ok, {len(failed)} "
+               f"failed, {len(cells) - len(outcomes)} already done")
+    for o in failed[:20]:
+        click.echo(f"  failed {o.key}: {o.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
 @click.option("--strategies", help="Comma-separated strategy names (default: every applicable).")
 @click.option("--seeds", type=int, default=2, show_default=True,
               help="Tuning seeds 1000..1000+N-1 (never reported).")

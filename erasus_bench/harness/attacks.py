@@ -45,14 +45,20 @@ class StageResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def check_attacks(protocol: Protocol, names: Sequence[str]) -> tuple[str, ...]:
-    """``names`` checked against the protocol's stages (sorted, no repeats), or a UserError
-    naming the bad one and the valid choices."""
-    valid = (*protocol.attacks, *protocol.optional_attacks)
+def check_attacks(protocol: Protocol, config: dict[str, Any], names: Sequence[str] | None
+                  ) -> tuple[str, ...]:
+    """The stages to run on ``config``: ``names`` checked against the protocol's stages
+    (sorted, no repeats; a UserError naming a bad one and the valid choices), or the
+    protocol's default stages when ``names`` is None."""
+    default, optional = protocol.attack_stages(config)
+    if names is None:
+        return tuple(sorted(default))
+    valid = (*default, *optional)
     for name in names:
         if name not in valid:
             if not valid:
-                raise UserError(f"protocol {protocol.name!r} offers no attack stage")
+                raise UserError(f"protocol {protocol.name!r} offers no attack stage with "
+                                f"model {config.get('model')!r}")
             raise unknown_choice(f"attack stage for protocol {protocol.name!r}", name, valid)
     return tuple(sorted(set(names)))
 

@@ -82,7 +82,7 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
 
     protocol: Protocol = PROTOCOLS.get(protocol_name)()
     config = protocol.resolve_config(options)
-    stages = protocol.attacks if attacks is None else check_attacks(protocol, attacks)
+    stages = check_attacks(protocol, config, attacks)
     strategy_names = applicable(STRATEGIES, protocol, strategies)
     selector_names = applicable(SELECTORS, protocol, selectors)
     cells = [CellSpec(protocol.name, config, ref, None, None, seed, attacks=stages)
@@ -104,11 +104,12 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
             from erasus_bench.protocols.base import unsupported_requests
 
             raise UserError(unsupported_requests(protocol.name))
-        rerunning = sorted(set(stages) & set(protocol.optional_attacks))
+        default, optional = protocol.attack_stages(config)
+        rerunning = sorted(set(stages) & set(optional))
         if rerunning:
             raise UserError(f"attack stage(s) {', '.join(rerunning)} compare reruns of a method "
                             "from the base model and are not offered with --requests; valid "
-                            f"stages with --requests: {', '.join(protocol.attacks) or 'none'}")
+                            f"stages with --requests: {', '.join(default) or 'none'}")
         cells = [replace(c, request=j, requests=requests) for c in cells
                  for j in range(1, requests + 1)]
     return protocol, config, cells

@@ -3,7 +3,7 @@ metric on the other half (Hu et al., ICLR 2025; Deeb & Roger, arXiv 2410.08827).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 import torch
@@ -33,24 +33,38 @@ class RelearnRecipe:
         return sorted({*range(0, self.steps + 1, self.every), self.steps})
 
 
-def relearn_curve(model: nn.Module, adapter: ModelAdapter, half_a: Examples,
-                  metric: Callable[[nn.Module], float], recipe: RelearnRecipe, seed: int
-                  ) -> list[float]:
-    """``metric`` of a copy of ``model`` at each of ``recipe.checkpoints()`` while it trains on
-    ``half_a`` with the adapter's training loss (answer tokens only for LMs); ``model`` itself
-    is left as it was."""
+def _steps(model: nn.Module, adapter: ModelAdapter, data: Examples, recipe: RelearnRecipe,
+           seed: int) -> Iterator[tuple[int, nn.Module]]:
+    """(step, the attacked copy) from step 0 to ``recipe.steps``: a copy of ``model`` trained
+    on ``data`` with the adapter's training loss (answer tokens only for LMs)."""
     attacked = copy.deepcopy(model).requires_grad_(True)
     params = [p for p in attacked.parameters() if p.requires_grad]
     opt = (torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum)
            if recipe.optimizer == "sgd" else torch.optim.AdamW(params, lr=recipe.lr))
-    stream = half_a.stream(recipe.batch_size, torch.Generator().manual_seed(seed))
-    marks = set(recipe.checkpoints())
-    curve = [metric(attacked)] if 0 in marks else []
+    stream = data.stream(recipe.batch_size, torch.Generator().manual_seed(seed))
+    yield 0, attacked
     for step in range(1, recipe.steps + 1):
         attacked.train()
         opt.zero_grad()
         adapter.loss(attacked, next(stream)).backward()
         opt.step()
-        if step in marks:
-            curve.append(metric(attacked))
-    return curve
+        yield step, attacked
+    attacked.eval()
+
+
+def relearn_curve(model: nn.Module, adapter: ModelAdapter, half_a: Examples,
+                  metric: Callable[[nn.Module], float], recipe: RelearnRecipe, seed: int
+                  ) -> list[float]:
+    """``metric`` of a copy of ``model`` at each of ``recipe.checkpoints()`` while it trains on
+    ``half_a``; ``model`` itself is left as it was."""
+    marks = set(recipe.checkpoints())
+    return [metric(m) for step, m in _steps(model, adapter, half_a, recipe, seed)
+            if step in marks]
+
+
+def relearned(model: nn.Module, adapter: ModelAdapter, data: Examples, recipe: RelearnRecipe,
+              seed: int) -> nn.Module:
+    """A copy of ``model`` after the recipe's steps on ``data``."""
+    for _, attacked in _steps(model, adapter, data, recipe, seed):
+        pass
+    return attacked.eval()

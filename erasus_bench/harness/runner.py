@@ -22,7 +22,7 @@ from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import (created_now, is_done, new_record, record_path,
                                         write_atomic)
 from erasus_bench.methods.task import SelectionContext, UnlearnTask
-from erasus_bench.protocols.base import Setting
+from erasus_bench.protocols.base import Protocol, Setting
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES
 
 
@@ -215,6 +215,8 @@ def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
     try:
         setting = get_setting(spec.protocol, spec.protocol_config, spec.seed, ctx.cache_dir,
                               spec.requests, spec.request)
+        if spec.trust:
+            return _trust_record(spec, setting, protocol, record), None
         done = unlearn(spec, setting, start)
         timings = done.timings
         began = time.perf_counter()
@@ -243,6 +245,24 @@ def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
                       error=f"{type(e).__name__}: {e} (at {Path(where.filename).name}:"
                             f"{where.lineno})")
         return record, None
+
+
+def _trust_record(spec: CellSpec, setting: Setting, protocol: Protocol,
+                  record: dict[str, Any]) -> dict[str, Any]:
+    """A metric-trust cell's record (harness.trust): the pool model's metrics, or an unlearned
+    (retrained) model's before and after relearning and quantization."""
+    from erasus_bench.harness.trust import ROBUSTNESS, run_trust
+
+    start = time.perf_counter()
+    model = None
+    if spec.trust == ROBUSTNESS:
+        model = setting.gold if spec.is_reference else unlearn(spec, setting).model
+    metrics, record["trust"] = run_trust(spec, setting, protocol, model)
+    bad = [k for k, v in metrics.items() if not np.isfinite(v)]
+    if bad:
+        raise CellError(f"non-finite metrics: {', '.join(bad)}")
+    record.update(metrics=metrics, timings={"trust_s": time.perf_counter() - start})
+    return record
 
 
 def _write(spec: CellSpec, ctx: RunContext, record: dict[str, Any]) -> CellOutcome:

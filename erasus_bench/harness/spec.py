@@ -38,6 +38,7 @@ class CellSpec:
     # the model and never change it, so they are not part of the config hash: a record that ran
     # every stage a request asks for satisfies it, one that lacks a stage is run again
     attacks: tuple[str, ...] = ()
+    trust: str | None = None  # a metric-trust cell (harness.trust): "pool" or "robustness"
 
     @property
     def previous(self) -> CellSpec | None:
@@ -56,7 +57,7 @@ class CellSpec:
         ``attacks`` only where set)."""
         d = asdict(self)
         d.pop("protocol")
-        for key in ("hparams_source", "budget", "request", "requests"):
+        for key in ("hparams_source", "budget", "request", "requests", "trust"):
             if d[key] is None:
                 d.pop(key)
         d["attacks"] = list(self.attacks)

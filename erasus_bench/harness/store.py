@@ -19,8 +19,10 @@ COST_FIELDS = ("examples", "optimizer_steps", "forward_passes", "backward_passes
 
 
 def record_path(results_dir: Path, spec: CellSpec) -> Path:
-    """``results/<protocol>/<variant>/<readable key>__<hash>.json``."""
-    return (Path(results_dir) / spec.protocol / spec.variant
+    """``results/<protocol>/<variant>/<readable key>__<hash>.json`` (metric-trust cells in
+    ``<variant>/trust/``)."""
+    folder = Path(results_dir) / spec.protocol / spec.variant
+    return ((folder / "trust" if spec.trust else folder)
             / f"{spec.readable_key}__{spec.config_hash[:8]}.json")
 
 

@@ -13,7 +13,7 @@ import jinja2
 
 from erasus_bench.harness.precision import LOG_FLOOR, fmt_sig
 from erasus_bench.leaderboards import text as tx
-from erasus_bench.leaderboards.markdown import LEGEND, REQUESTS_TEXT, series_text
+from erasus_bench.leaderboards.markdown import LEGEND, RELEARN_TEXT, REQUESTS_TEXT, series_text
 from erasus_bench.leaderboards.ordering import gold_means, quality_key
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -41,10 +41,13 @@ def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, s
         provenance=tx.provenance_items(summary), legend=LEGEND, files=files, filters=filters,
         tables=[_table(summary, v, record_base) for v in summary["variants"]],
         rules=tx.rules(summary),
-        plots={"tradeoff": None, "ablations": [], "requests": [], "series": [],
+        plots={"tradeoff": None, "ablations": [], "requests": [], "series": [], "relearn": [],
                **(plots or {})},
-        requests_text=REQUESTS_TEXT, series_text=series_text(summary.get("series_option") or ""),
+        requests_text=REQUESTS_TEXT, relearn_text=RELEARN_TEXT, relearns=(tx.RELEARNS,
+                                                                         tx.RELEARNS_TITLE), series_text=series_text(summary.get("series_option") or ""),
         compute_title=tx.COMPUTE_TITLE,
+        trust=[{"label": v["label"], "text": v["trust"]["text"], "rows": tx.trust_rows(v)}
+               for v in summary["variants"] if v.get("trust")],
         coreset={"rule": summary.get("coreset_rule") or "",
                  "rows": [{"table": v["label"], **r} for v in summary["variants"]
                           for r in tx.coreset_rows(v)]})
@@ -105,7 +108,7 @@ def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str
             "errors": tx.errors_text(r),
             "links": tx.record_links(r, record_base),
             "rank": tx.rank_label(r, primary), "rank_key": _num(tx.rank_key(r, primary)),
-            "verdict": tx.verdict_of(r),
+            "verdict": tx.verdict_of(r), "relearns": "relearns" in r.get("flags", ()),
         })
     return {
         "id": variant["id"], "label": variant["label"],
@@ -125,7 +128,7 @@ def _cell(row: dict[str, Any], metric: dict[str, Any], pos: Callable[[float], fl
     """A metric cell: text, direction-aware sort key, and the CI bar's geometry (percent)."""
     c = row["cells"][metric["name"]]
     if c is None:
-        return {"missing": tx.fmt_cell(c, row), "key": ""}
+        return {"missing": tx.fmt_cell(c, row, metric["name"]), "key": ""}
     bar = None
     if pos is not None:
         lo, hi = (c["mean"], c["mean"]) if c["lo"] is None else (c["lo"], c["hi"])

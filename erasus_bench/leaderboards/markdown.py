@@ -8,7 +8,8 @@ from erasus_bench.leaderboards import text as tx
 LEGEND = ("Cells: mean [lo, hi] over seeds, 95% bootstrap CI; (n=1): one seed, no interval."
           " ↑ higher is better, ↓ lower is better, ≈gold closest to the retrained (gold) model. "
           "Reference rows (original, retrain) first, then by the primary metric. Compute: "
-          + tx.COMPUTE_TITLE + ". [no-op]: the method left the model as the original.")
+          + tx.COMPUTE_TITLE + ". [no-op]: the method left the model as the original. "
+          + tx.RELEARNS + ": " + tx.RELEARNS_TITLE + ".")
 
 
 REQUESTS_TEXT = ("The forget set split into disjoint requests (MUSE's sustainability, C6), each "
@@ -21,13 +22,15 @@ def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | No
                     ablations: list[dict[str, Any]] | None = None,
                     requests: list[dict[str, Any]] | None = None,
                     series: list[dict[str, Any]] | None = None,
-                    series_option: str | None = None) -> str:
+                    series_option: str | None = None,
+                    relearn: list[dict[str, Any]] | None = None) -> str:
     """The page text; ``record_base`` prefixes record paths in links, ``plot`` is the tradeoff
     image's file name beside the page (omitted when None), ``ablations`` the coreset-ablation
     answers per variant (``label``, ``sentence``, ``swept``, ``command``, ``file``: its plot
     beside the page, or None), ``requests`` the sequences of deletion requests per variant and
     ``series`` the curves along the protocol's ``series_option`` (each ``label``, ``tables``
-    from ``text.curve_tables``, ``file``: their plot or None)."""
+    from ``text.curve_tables``, ``file``: their plot or None); ``relearn`` the relearning
+    curves per variant, likewise."""
     lines = [f"# `{summary['protocol']}` leaderboard", ""]
     if warning := tx.default_data_warning(summary):
         lines += [f"> **Warning:** {_esc(warning)}", ""]
@@ -70,6 +73,20 @@ def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | No
     if series:
         lines += ["## Scalability", "", _esc(series_text(series_option or "")), ""]
         lines += _curves(series, "scalability")
+    trusted = [(v, tx.trust_rows(v)) for v in summary["variants"] if v.get("trust")]
+    if trusted:
+        lines += ["## Which metrics to trust", "", _esc(trusted[0][0]["trust"]["text"]), ""]
+        for v, rows in trusted:
+            lines += [f"### {_esc(v['label'])}", "",
+                      "| Metric | Faithfulness (AUC) ↑ | Relearning R ↑ | Quantization Q ↑ | "
+                      "Robustness ↑ | Models |", "|---|---:|---:|---:|---:|---|"]
+            lines += ["| " + " | ".join(_esc(r[k]) for k in (
+                "metric", "faithfulness", "relearn", "quantize", "robustness", "models"))
+                + " |" for r in rows]
+            lines += [""]
+    if relearn:
+        lines += ["## Relearning attack", "", _esc(RELEARN_TEXT), ""]
+        lines += _curves(relearn, "relearning attack")
     return "\n".join(lines)
 
 
@@ -88,6 +105,14 @@ def _curves(curves: list[dict[str, Any]], what: str) -> list[str]:
         if r.get("file"):
             lines += [f"![{what}, {_esc(r['label'])}]({r['file']})", ""]
     return lines
+
+
+RELEARN_TEXT = ("The attack metric on half B of the forget set while a copy of the model is "
+                "fine-tuned on half A, for the retrain row and every row that unlearned the "
+                "whole forget set, against the original model's value: mean [95% CI] over "
+                "seeds. A curve that climbs back to the original model's was obfuscated, not "
+                "unlearned; the retrain row shows how much the attack teaches a model that "
+                "never saw the forget set.")
 
 
 def series_text(option: str) -> str:
@@ -121,11 +146,11 @@ def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str) -
             failed += f": {tx.errors_text(row)}"
         links = " ".join(f"[{t}]({h})" for t, h in tx.record_links(row, record_base))
         cells = [name, selector, fraction, str(len(row["seeds"])),
-                 *(tx.fmt_cell(row["cells"][m["name"]], row) for m in metrics),
+                 *(tx.fmt_cell(row["cells"][m["name"]], row, m["name"]) for m in metrics),
                  tx.cost_text(row), failed, links]
         if has_verdict:
-            verdict = tx.verdict_of(row)
-            cells.insert(4, f"**{verdict['label']}**" if verdict else tx.MISSING)
+            verdict = tx.verdict_text(row)
+            cells.insert(4, f"**{verdict}**" if verdict else tx.MISSING)
         if has_rank:
             cells.insert(0, tx.rank_label(row, primary) or tx.MISSING)
         out.append("| " + " | ".join(_esc(c) for c in cells) + " |")

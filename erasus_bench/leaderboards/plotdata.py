@@ -33,7 +33,8 @@ def plot_files(summary: dict[str, Any]) -> dict[str, str]:
     """Plot key -> SVG file name beside the pages: ``"tradeoff"`` when the tradeoff plot has a
     panel, ``"ablation-<variant id>-<strategy>"`` per variant and strategy with a coreset
     sweep of 2+ fractions, ``"requests-<variant id>"`` per variant with sequences of deletion
-    requests, ``"series-<id>"`` per group of variants along the protocol's series option."""
+    requests, ``"relearn-<variant id>"`` per variant with relearning curves, ``"series-<id>"``
+    per group of variants along the protocol's series option."""
     p = summary["protocol"]
     out = {}
     if tradeoff_panels(summary, *tradeoff_axes(summary)):
@@ -44,6 +45,8 @@ def plot_files(summary: dict[str, Any]) -> dict[str, str]:
             out[f"ablation-{key}"] = f"{p}_ablation_{key.replace('-', '_')}.svg"
         if v.get("sequences"):
             out[f"requests-{v['id']}"] = f"{p}_requests_{v['id']}.svg"
+        if v.get("relearn"):
+            out[f"relearn-{v['id']}"] = f"{p}_relearn_{v['id']}.svg"
     for curves in tx.series_curves(summary):
         out[f"series-{curves['id']}"] = f"{p}_{summary['series_option']}_{curves['id']}.svg"
     return out

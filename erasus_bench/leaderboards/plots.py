@@ -289,7 +289,7 @@ def curves_svg(summary: dict[str, Any], curves: dict[str, Any], salt: str) -> st
     ``text.series_curves``), one line per row with its 95% CI band; retrain dashed black,
     original dotted grey; None when no line has a value."""
     lines = curves["lines"]
-    panels = [m for m in tx.curve_metrics(summary)
+    panels = [m for m in curves.get("metrics") or tx.curve_metrics(summary)
               if any(p["cells"].get(m["name"]) for q in lines for p in q["points"].values())]
     if not panels:
         return None

@@ -178,14 +178,16 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
                                                     tradeoff_axes)
     from erasus_bench.leaderboards.plots import (ablation_svg, curves_svg, figure_svg,
                                                  tradeoff_figure)
-    from erasus_bench.leaderboards.text import curve_tables, sequence_curves, series_curves
+    from erasus_bench.leaderboards.text import (curve_tables, relearn_curves, sequence_curves,
+                                                series_curves)
     from erasus_bench.leaderboards.summarise import summary_to_csv
 
     p = summary["protocol"]
     files = {"json": f"{p}.json", "csv": f"{p}.csv", "md": f"{p}.md", "html": f"{p}.html"}
     names = plot_files(summary)
     pages: dict[str, bytes] = {}
-    plots: dict[str, Any] = {"tradeoff": None, "ablations": [], "requests": [], "series": []}
+    plots: dict[str, Any] = {"tradeoff": None, "ablations": [], "requests": [], "series": [],
+                             "relearn": []}
     if "tradeoff" in names:
         x, y = tradeoff_axes(summary)
         files["plot"] = names["tradeoff"]
@@ -209,6 +211,8 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
     curves = [("requests", f"requests-{v['id']}", v["label"], sequence_curves(v))
               for v in summary["variants"] if v.get("sequences")]
     curves += [("series", f"series-{c['id']}", c["label"], c) for c in series_curves(summary)]
+    curves += [("relearn", f"relearn-{v['id']}", v["label"], relearn_curves(v))
+               for v in summary["variants"] if v.get("relearn")]
     for kind, key, label, c in curves:
         name = names[key]
         svg = curves_svg(summary, c, key)
@@ -221,7 +225,7 @@ def protocol_pages(summary: dict[str, Any], record_base: str, summary_json: str
     pages[files["md"]] = render_markdown(summary, record_base=record_base, plot=files.get("plot"),
                                          ablations=plots["ablations"],
                                          requests=plots["requests"],
-                                         series=plots["series"],
+                                         series=plots["series"], relearn=plots["relearn"],
                                          series_option=summary.get("series_option")).encode()
     pages[files["html"]] = render_html(summary, record_base=record_base, files=files,
                                        plots=plots).encode()

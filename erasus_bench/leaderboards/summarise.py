@@ -20,9 +20,13 @@ from erasus_bench.harness.precision import (LOG_FLOOR, RANK_BITS, READ_BITS, SIG
                                             read_value, round_floats)
 from erasus_bench.harness.stats import mean_cis
 from erasus_bench.harness.store import COST_FIELDS
+from erasus_bench.leaderboards.attacks import (add_flags, relearn_samples, row_stages,
+                                               stage_settings)
 from erasus_bench.leaderboards.coreset import coreset_rule, coreset_verdicts
+from erasus_bench.leaderboards.trust import trust_table
 from erasus_bench.leaderboards.ordering import gold_means, quality_key
 from erasus_bench.harness.verdict import verdict_rule, verdicts
+from erasus_bench.metrics.catalogue import ATTACK_STAGE
 from erasus_bench.metrics.spec import MetricSpec
 from erasus_bench.protocols.card import protocol_card
 from erasus_bench.registry import METRICS
@@ -35,9 +39,14 @@ PROVENANCE_ORDER = ("data", "model", "benchmark", "note")
 
 
 def metric_specs(protocol: str, records: Iterable[dict[str, Any]] = ()) -> list[MetricSpec]:
-    """Registered metrics that apply to ``protocol`` or occur in ``records``, registry order."""
+    """Registered metrics that apply to ``protocol`` or occur in ``records``, registry order;
+    an attack stage's metrics only where a record ran the stage."""
+    records = list(records)
     seen = {name for r in records for name in (r.get("metrics") or {})}
-    return [e.obj for e in METRICS.entries() if protocol in e.applies_to or e.name in seen]
+    stages = {s for r in records for s in (r.get("config") or {}).get("attacks") or ()}
+    return [e.obj for e in METRICS.entries()
+            if (protocol in e.applies_to or e.name in seen)
+            and ATTACK_STAGE.get(e.name, "") in stages | {""}]
 
 
 def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
@@ -47,7 +56,8 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
     the seeds of its ``ok`` records; reference rows first, then by the primary metric. Every
     float is rounded to ``SIG_DIGITS`` significant digits."""
     recs = [r for r in records if r.get("protocol") == protocol]
-    specs = list(specs) if specs is not None else metric_specs(protocol, recs)
+    board = [r for r in recs if not r["config"].get("trust")]  # not the metric-trust cells
+    specs = list(specs) if specs is not None else metric_specs(protocol, board)
     primary = next((s.name for s in specs if protocol in s.primary),
                    specs[0].name if specs else None)
     by_variant: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -84,12 +94,13 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
         "series_option": series_option(protocol),
         "published": published_reference(protocol),
         "metrics": [_column(s, protocol) for s in specs],
-        "ignored_metrics": sorted({m for r in recs for m in (r.get("metrics") or {})} - names),
+        "ignored_metrics": sorted({m for r in board for m in (r.get("metrics") or {})} - names),
         "variants": variants,
         "coreset_rule": coreset_rule(margins, ALPHA) if margins else None,
         "coreset_verdicts": [{"variant": v["id"], "label": v["label"],
                               "protocol_config": v["protocol_config"], **c}
                              for v in variants for c in v["coreset_verdicts"]],
+        "attacks": stage_settings(recs),
         "provenance": _provenance(recs),
     })
 
@@ -168,6 +179,8 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
     strategy, selector, fraction, hyperparameters and budget regime), and its sequences of
     deletion requests (``sequences``, kept out of the table)."""
     config = recs[0]["config"].get("protocol_config", {})
+    trust = trust_table([r for r in recs if r["config"].get("trust")], _display)
+    recs = [r for r in recs if not r["config"].get("trust")]
     sequences = _sequences([r for r in recs if r["config"].get("request")], specs,
                            labels or {})
     recs_all, recs = recs, [r for r in recs if not r["config"].get("request")]
@@ -181,6 +194,8 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
     per_seed = [_per_seed(g, specs) for g in groups.values()]
     _add_ranks(rows, per_seed, specs)
     _add_verdicts(rows, per_seed, specs, margins or {})
+    add_flags(rows)
+    relearn = _relearn_curves(list(groups.values()), rows)
     gi = _gold_index(rows)
     coreset = coreset_verdicts(rows, per_seed, specs, margins or {},
                                per_seed[gi] if gi is not None else None)
@@ -197,7 +212,33 @@ def _variant(recs: list[dict[str, Any]], specs: Sequence[MetricSpec], primary: s
             "rank_separation": _separation(rows, primary),
             "verdict_rule": verdict_rule(margins, ALPHA) if margins else None,
             "coreset_verdicts": coreset,
+            "relearn": relearn,
+            "trust": trust,
             "sequences": sequences}
+
+
+def _display(metric: str) -> str:
+    """A metric's display name (the attack metric of the trust table by its role)."""
+    if metric == "forget_likelihood":
+        return "Forget likelihood (attack metric)"
+    return METRICS.entry(metric).obj.display if metric in METRICS else metric
+
+
+def _relearn_curves(groups: list[list[dict[str, Any]]], rows: list[dict[str, Any]]
+                    ) -> dict[str, Any] | None:
+    """The variant's relearning curves (``leaderboards.attacks.relearn_samples``) with every
+    point's mean and 95% CI over seeds: ``{"metric", "steps", "lines": [{row identity,
+    "points": {step: cell}}], "original": {step: cell}}``; None without them."""
+    curve, samples = relearn_samples(groups, rows)
+    if curve is None:
+        return None
+    cis = mean_cis([v for _, _, v in samples], confidence=CONFIDENCE, n_resamples=N_RESAMPLES,
+                   seed=BOOTSTRAP_SEED, bounds=[(0.0, 1.0)] * len(samples))
+    for (line, step, _), ci in zip(samples, cis):
+        target = curve["original"] if line == "original" else curve["lines"][line].setdefault(
+            "points", {})
+        target[str(step)] = round_floats(ci)
+    return curve
 
 
 def _sequences(recs: list[dict[str, Any]], specs: Sequence[MetricSpec],
@@ -313,6 +354,7 @@ def _row(recs: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, Any]:
             "fraction": c.get("fraction"), "hparams": c.get("hparams", {}),
             "hparams_source": c.get("hparams_source"), "cost": _cost(ok),
             "reference": c["strategy"] in REFERENCE_ROWS,
+            "attacks": row_stages(recs),
             "seeds": [r["config"].get("seed") for r in ok],
             "n_failed": len(recs) - len(ok),
             "records": [{"path": r["path"], "seed": r["config"].get("seed"),

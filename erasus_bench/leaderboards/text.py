@@ -6,6 +6,7 @@ from typing import Any
 
 MISSING = "—"
 FAILED = "failed"
+NOTHING_REMOVED = "nothing removed"
 
 
 def fmt_num(v: float, like: float | None = None) -> str:
@@ -37,11 +38,19 @@ def small_n(cell: dict[str, Any]) -> str | None:
     return None
 
 
-def fmt_cell(cell: dict[str, Any] | None, row: dict[str, Any]) -> str:
+def fmt_cell(cell: dict[str, Any] | None, row: dict[str, Any], metric: str | None = None
+             ) -> str:
     """``"0.012 [0.008, 0.016]"``, ``"0.970 (n=1)"``, ``"0.5 [0.4, 0.6] n<3"``, ``"failed"``
-    (no ok record) or ``"—"``."""
+    (no ok record), ``"nothing removed"`` (an attack stage ``metric`` comes from ran on every
+    record, and none had anything to recover) or ``"—"``."""
+    from erasus_bench.metrics.catalogue import ATTACK_STAGE
+
     if cell is None:
-        return FAILED if not row["seeds"] and row["n_failed"] else MISSING
+        if not row["seeds"] and row["n_failed"]:
+            return FAILED
+        if metric in ATTACK_STAGE and ATTACK_STAGE[metric] in row.get("attacks", ()):
+            return NOTHING_REMOVED
+        return MISSING
     flag = small_n(cell)
     return " ".join(cell_parts(cell)) + (f" {flag}" if flag else "")
 
@@ -100,6 +109,40 @@ def rules(summary: dict[str, Any], variant: dict[str, Any] | None = None
         text = (variant or {}).get(key) or summary.get(key)
         if text:
             out.append((title, text if isinstance(text, str) else _fmt_any(text)))
+    if variant is None:
+        out += attack_rules(summary)
+    return out
+
+
+ATTACK_TEXT = {
+    "relearn": "Relearning attack (relearn_recovery): a copy of the model is fine-tuned on half "
+               "A of the forget set (halves fixed per seed) and the attack metric is measured "
+               "on half B; recovery = (attacked - unlearned) / (original - unlearned), clipped "
+               "to [0, 1], at the last step, the same attack on the retrain row beside it; "
+               f"\"{NOTHING_REMOVED}\" where the model's metric did not drop below the "
+               "original's. The attack metric replaces the headline forget metric (a likelihood "
+               "moves where accuracy or generated text saturate) and is measured on half B",
+    "quantize": "Quantization attack (quant_recovery: 4 bits, quant8_recovery: 8 bits): the "
+                "weights reloaded in int4 and int8, the attack metric re-measured on the whole "
+                "forget set, recovery as above",
+    "epsilon": "Per-example privacy (epsilon_score, the NeurIPS 2023 unlearning challenge): "
+               "per forget example, thresholds on the logit-scaled confidence under N unlearned "
+               "runs (the cell and N-1 reruns with other unlearning seeds, same coreset) against "
+               "N retrains give an (epsilon, 1e-5) estimate, bucketed into the forget score F, "
+               "times the retain and test accuracy ratios. Deviation: N is 16 a side (the "
+               "challenge used 512), so no epsilon above ceil(ln 15) = 3 scores and the retrain "
+               "row's own score, about 0.15, is the practical ceiling",
+}
+
+
+def attack_rules(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """One (title, text) per attack stage the records ran: what it does and its settings."""
+    out = []
+    for stage, runs in (summary.get("attacks") or {}).items():
+        settings = "; ".join(_fmt_any(r["settings"]) for r in runs)
+        metric = "; ".join(sorted({r["metric"] for r in runs if r.get("metric")}))
+        text = ATTACK_TEXT.get(stage, stage) + (f". Attack metric: {metric}" if metric else "")
+        out.append((f"Attack: {stage}", f"{text}. Settings: {settings}."))
     return out
 
 
@@ -139,6 +182,20 @@ def strategy_text(row: dict[str, Any]) -> str:
     return row_label(row)[0] + (" [no-op]" if row.get("no_op") else "")
 
 
+RELEARNS = "⚑ relearns"
+RELEARNS_TITLE = ("passes on the plain metrics, but relearning on half of the forget set brings "
+                  "back more than half of what it removed, more than it teaches the retrained "
+                  "model (relearn recovery > 0.5, CI above the retrain row's)")
+
+
+def verdict_text(row: dict[str, Any]) -> str | None:
+    """The verdict label with the row's attack flag (``"PASS ⚑ relearns"``), or None."""
+    verdict = verdict_of(row)
+    if verdict is None:
+        return None
+    return verdict["label"] + (f" {RELEARNS}" if "relearns" in row.get("flags", ()) else "")
+
+
 COMPUTE_TITLE = ("optimizer steps; forward and backward passes in examples (teachers "
                  "included), mean per seed, selection included")
 
@@ -146,7 +203,7 @@ COMPUTE_TITLE = ("optimizer steps; forward and backward passes in examples (teac
 def header(metric: dict[str, Any]) -> str:
     """``"Avg. gap ↓"``, with the unit: ``"Unlearn time (s) ↓"``."""
     unit = f" ({metric['unit']})" if metric["unit"] else ""
-    return f"{metric['display']}{unit} {metric['arrow']}"
+    return f"{metric['display']}{unit} {metric['arrow']}".rstrip()
 
 
 def row_label(row: dict[str, Any]) -> tuple[str, str, str]:
@@ -307,6 +364,33 @@ def _answer_table(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 
+def relearn_curves(variant: dict[str, Any]) -> dict[str, Any] | None:
+    """A variant's relearning curves (summary ``relearn``) as curves over the attack steps for
+    ``curve_tables`` / ``plots.curves_svg``, the original model's value as a reference line;
+    their one metric is ``RELEARN_METRIC`` with the attack metric's name."""
+    curve = variant.get("relearn")
+    if not curve:
+        return None
+    xs = [str(s) for s in curve["steps"]]
+    lines = [{"label": "original model (not attacked)", "reference": True,
+              "strategy": "original",
+              "points": {x: {"cells": {"relearn": c}, "seeds": [None], "n_failed": 0}
+                         for x, c in curve["original"].items()}}]
+    lines += [{"label": line_label(line), "reference": line["reference"],
+               "strategy": line["strategy"],
+               "points": {x: {"cells": {"relearn": c}, "seeds": [None], "n_failed": 0}
+                          for x, c in line.get("points", {}).items()}}
+              for line in curve["lines"]]
+    return {"xs": xs, "columns": [f"step {x}" for x in xs], "xlabel": "attack step",
+            "lines": lines, "metrics": [relearn_metric(curve["metric"])]}
+
+
+def relearn_metric(name: str) -> dict[str, Any]:
+    """The column a relearning curve shows: the attack metric on half B."""
+    return {"name": "relearn", "display": f"half B: {name}", "unit": "", "arrow": "",
+            "log_scale": False}
+
+
 def curve_metrics(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The metrics a curve shows: the primary ones and the utility metric, board order."""
     return [m for m in summary["metrics"] if m["primary"] or m["name"] == summary["utility"]]
@@ -371,10 +455,27 @@ def series_curves(summary: dict[str, Any]) -> list[dict[str, Any]]:
 def curve_tables(summary: dict[str, Any], curves: dict[str, Any]) -> list[dict[str, Any]]:
     """One table per curve metric: a row per line, a column per x (mean [95% CI])."""
     tables = []
-    for m in curve_metrics(summary):
+    for m in curves.get("metrics") or curve_metrics(summary):
         rows = [{"label": line["label"], "reference": line["reference"],
                  "cells": [fmt_cell(line["points"][x]["cells"][m["name"]], line["points"][x])
                            if x in line["points"] else MISSING for x in curves["xs"]]}
                 for line in curves["lines"]]
         tables.append({"metric": header(m), "columns": curves["columns"], "rows": rows})
     return tables
+
+
+def trust_rows(variant: dict[str, Any]) -> list[dict[str, str]]:
+    """The variant's "which metrics to trust" table as texts, most faithful first."""
+    table = variant.get("trust")
+    if not table:
+        return []
+
+    def num(v: float | None) -> str:
+        return MISSING if v is None else f"{v:.2f}"
+
+    rows = sorted(table["rows"], key=lambda r: (-(r["faithfulness"] or 0), r["metric"]))
+    return [{"metric": r["display"], "faithfulness": num(r["faithfulness"]),
+             "relearn": num(r["relearn"]), "quantize": num(r["quantize"]),
+             "robustness": num(r["robustness"]),
+             "models": f"{r['n_saw']}+{r['n_unseen']} pool, {r['n_models']} unlearned"}
+            for r in rows]

@@ -154,3 +154,7 @@ for _spec in (
                GENERAL, (0.0, None)),
 ):
     register_metric(_spec)
+
+# the attack stage (harness.attacks) that reports each metric
+ATTACK_STAGE = {"relearn_recovery": "relearn", "quant_recovery": "quantize",
+                "quant8_recovery": "quantize", "epsilon_score": "epsilon"}

@@ -91,6 +91,10 @@ class Protocol(ABC):
     attacks: ClassVar[tuple[str, ...]] = ()
     optional_attacks: ClassVar[tuple[str, ...]] = ()
     attack_metric: ClassVar[str] = ""  # what the relearning/quantization stages measure
+    # metric trust (harness.trust): training variants of the pool models, and the metrics the
+    # table judges with their orientation (+1: higher is more knowledge of the forget set)
+    trust_variants: ClassVar[tuple[dict[str, Any], ...]] = ()
+    knowledge: ClassVar[dict[str, int]] = {}
 
     @abstractmethod
     def default_config(self) -> dict[str, Any]:
@@ -194,9 +198,19 @@ class Protocol(ABC):
 
         raise UserError(unsupported_requests(self.name))
 
+    def attack_stages(self, config: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the stages run by default, the stages run when asked for) on ``config``."""
+        return self.attacks, self.optional_attacks
+
     def relearn_recipe(self, config: dict[str, Any]) -> RelearnRecipe:
         """How the relearning attack fine-tunes on half of the forget set."""
         raise NotImplementedError(f"protocol {self.name!r} defines no relearning attack")
+
+    def trust_model(self, setting: Setting, saw: bool, variant: dict[str, Any]) -> nn.Module:
+        """A metric-trust pool model of the setting's seed: the base recipe changed by
+        ``variant`` (e.g. lr, epochs), trained with the forget set (``saw``) or without it;
+        cached like base and gold."""
+        raise NotImplementedError(f"protocol {self.name!r} has no metric-trust pool")
 
     def attack_roles(self, stages: tuple[str, ...]) -> tuple[str, ...]:
         """Models besides base and gold that ``stages`` read per seed (``train`` roles),

@@ -54,6 +54,11 @@ class GeneralProtocol(Protocol):
     attacks = ("quantize", "relearn")
     optional_attacks = ("epsilon",)
     attack_metric = "mean true-class probability, exp(-cross-entropy)"
+    # the base recipe at 1/2, 1 and 2x its learning rate, for half and all of its epochs
+    trust_variants = tuple({"lr": lr, "epochs": ep} for lr in (5e-4, 1e-3, 2e-3)
+                           for ep in (30, 60))
+    knowledge = {"avg_gap": 1, "forget_acc": 1, "mia_efficacy": -1, "mia_loss_threshold": -1,
+                 "forget_quality": -1}
 
     recipe = Recipe()
 
@@ -111,13 +116,14 @@ class GeneralProtocol(Protocol):
                  ) -> tuple[nn.Module, float]:
         return self._trained_on(s, s.train if role == "base" else s.retain, seed, cache)
 
-    def _trained_on(self, s: Splits, data: Examples, seed: int, cache: ModelCache
-                    ) -> tuple[nn.Module, float]:
+    def _trained_on(self, s: Splits, data: Examples, seed: int, cache: ModelCache,
+                    recipe: Recipe | None = None) -> tuple[nn.Module, float]:
+        recipe = recipe or self.recipe
         key = {"protocol": self.name, "train_data": data.fingerprint(),
-               "recipe": self.recipe.key(), "seed": seed}
-        blank = build_model(s.in_dim, s.num_classes, self.recipe, seed)
+               "recipe": recipe.key(), "seed": seed}
+        blank = build_model(s.in_dim, s.num_classes, recipe, seed)
         model, train_s = cache.get_or_train(key, blank, lambda: train_model(
-            data, s.in_dim, s.num_classes, self.recipe, seed))
+            data, s.in_dim, s.num_classes, recipe, seed))
         model.requires_grad_(True)
         return model, train_s
 
@@ -155,6 +161,12 @@ class GeneralProtocol(Protocol):
         from erasus_bench.harness.relearn import RelearnRecipe
 
         return RelearnRecipe("sgd", lr=0.01, steps=20, batch_size=16, every=2, momentum=0.9)
+
+    def trust_model(self, setting: Setting, saw: bool, variant: dict[str, Any]) -> nn.Module:
+        splits = self._splits(setting.config, setting.seed)
+        return self._trained_on(splits, splits.train if saw else splits.retain, setting.seed,
+                                ModelCache(setting.extra["cache_dir"]),
+                                replace(self.recipe, **variant))[0]
 
     def attack(self, name: str, inp: AttackInput) -> StageResult:
         if name != "epsilon":

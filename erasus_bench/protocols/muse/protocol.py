@@ -14,6 +14,7 @@ from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.requests import check_requests
 from erasus_bench.harness.spec import variant_name
+from erasus_bench.lm.attack import TinyModelAttacks
 from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.generate import continuations
 from erasus_bench.lm.load import TINY, set_offline_defaults
@@ -36,10 +37,12 @@ Inputs = tuple[MuseData, MuseModels, Any]
 
 
 @register_protocol(CARD)
-class MuseProtocol(Protocol):
+class MuseProtocol(TinyModelAttacks, Protocol):
     """Base = trained on every article (``train``: forget + the other deletion requests +
     retain) or the pretrained target as it is; gold = retrained without the deleted articles
     (tiny), the ``retrain`` model, or MUSE's published retrained-model AUC."""
+
+    attack_metric = "likelihood of the forget texts, exp(-mean token NLL) per passage"
 
     supports_requests = True
 

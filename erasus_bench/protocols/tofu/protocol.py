@@ -9,6 +9,7 @@ from torch import nn
 from erasus_bench.errors import unknown_choice
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.requests import request_positions, split_requests
+from erasus_bench.lm.attack import LMAttacks
 from erasus_bench.lm.load import TINY, set_offline_defaults
 from erasus_bench.lm.prompt import encode_qa
 from erasus_bench.methods.causal_lm import CausalLMAdapter
@@ -46,9 +47,12 @@ def _qa(tokenizer, rows: list[dict], answers: list[str] | None = None) -> dict:
 
 
 @register_protocol(CARD)
-class TofuProtocol(Protocol):
+class TofuProtocol(LMAttacks, Protocol):
     """Base = fine-tuned on all authors, gold = fine-tuned on the retain split; forget split
     forget01/05/10; metrics as in open-unlearning's TOFU suite."""
+
+    attack_metric = ("forget answer probability, exp(-mean answer-token NLL) (forget_Q_A_Prob "
+                     "per item)")
 
     supports_requests = True
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
+from erasus_bench.lm.attack import TinyModelAttacks
 from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.load import TINY, set_offline_defaults
 from erasus_bench.lm.mc_eval import MCTask, mc_accuracy
@@ -34,11 +35,13 @@ METRICS = ("wmdp_acc", "mmlu_acc", *(f"mmlu_{s}_acc" for s in MMLU_SUBSETS), "un
            "speedup")
 
 
-class WmdpProtocol(Protocol):
+class WmdpProtocol(TinyModelAttacks, Protocol):
     """Base = trained on the forget + retain corpora (tiny default) or the pretrained model as
     it is; gold = trained on the retain corpus alone (tiny) or ``ChanceReference`` (pretrained).
     Metrics: accuracy on the domain's WMDP questions, MMLU (size-weighted over subjects, as
     lm-eval's ``mmlu`` group) and its four WMDP-paper subsets."""
+
+    attack_metric = "likelihood of the forget corpus, exp(-mean token NLL) per document"
 
     domain: ClassVar[str] = ""
 

@@ -1,0 +1,87 @@
+"""Issue [9]'s metric-trust table: the meta-evaluation formulas against hand values and
+scikit-learn, the table from records, and the `trust` command end to end."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from erasus_bench.leaderboards.trust import trust_table
+from erasus_bench.metrics import trust as T
+
+
+def test_faithfulness_is_the_roc_auc() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    saw, unseen = rng.normal(1, 1, 7).round(1), rng.normal(0, 1, 9).round(1)  # with ties
+    want = roc_auc_score([1] * 7 + [0] * 9, np.concatenate([saw, unseen]))
+    assert T.faithfulness(saw, unseen) == pytest.approx(want)
+    assert T.faithfulness([2, 3], [0, 1]) == 1.0 and T.faithfulness([0], [0]) == 0.5
+
+
+def test_robustness_formulas_by_hand() -> None:
+    # relearning raised the unlearned model's knowledge by 0.4, the retrained one's by 0.1
+    assert T.relearn_robustness((0.2, 0.6), (0.3, 0.4)) == pytest.approx(0.25)
+    assert T.relearn_robustness((0.2, 0.3), (0.1, 0.5)) == 1.0  # clipped
+    assert T.relearn_robustness((0.2, 0.2), (0.1, 0.5)) is None  # did not move
+    assert T.quant_robustness(0.5, 0.4) == pytest.approx(0.8)
+    assert T.quant_robustness(0.5, 0.9) == 1.0 and T.quant_robustness(0.0, 0.3) == 1.0
+    assert T.harmonic_mean(0.25, 1.0) == pytest.approx(0.4)
+    assert T.harmonic_mean(0.0, 0.0) == 0.0 and T.harmonic_mean(None, 1.0) is None
+    assert T.knowledge(0.3, -1) == pytest.approx(0.7) and T.knowledge(0.3, 1) == 0.3
+
+
+def _rec(strategy: str, seed: int, role: str, metrics: dict, **trust) -> dict:
+    return {"status": "ok", "config": {"strategy": strategy, "seed": seed, "trust": role},
+            "metrics": metrics, "trust": {"role": role, "knowledge": {"m": -1}, **trust}}
+
+
+def test_trust_table_from_records() -> None:
+    """One metric where lower means more knowledge (oriented as 1 - m)."""
+    recs = [_rec("trust_saw", 0, "pool", {"m": 0.1}), _rec("trust_saw", 0, "pool", {"m": 0.5}),
+            _rec("trust_unseen", 0, "pool", {"m": 0.4}),
+            _rec("trust_unseen", 0, "pool", {"m": 0.9}),
+            _rec("retrain", 0, "robustness", {"m": 0.8}, relearn={"m": 0.7}, quantize={"m": 0.8}),
+            _rec("ga", 0, "robustness", {"m": 0.6}, relearn={"m": 0.2}, quantize={"m": 0.7})]
+    (row,) = trust_table(recs, str)["rows"]
+    # knowledge: saw 0.9, 0.5; unseen 0.6, 0.1 -> 3 of 4 pairs ordered
+    assert row["faithfulness"] == pytest.approx(0.75)
+    # unlearned 0.4 -> 0.8 (+0.4), retrain 0.2 -> 0.3 (+0.1): R = 0.25; Q = 0.3 / 0.4
+    assert row["relearn"] == pytest.approx(0.25) and row["quantize"] == pytest.approx(0.75)
+    assert row["robustness"] == pytest.approx(2 * 0.25 * 0.75 / 1.0)
+    assert (row["n_saw"], row["n_unseen"], row["n_models"]) == (2, 2, 1)
+    assert trust_table([], str) is None
+
+
+def test_trust_command_end_to_end(tmp_path: Path, cache_dir: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "erasus_bench.cli", "trust", "--protocol",
+                        "general", "--seeds", "1", "--strategies", "gradient_ascent",
+                        "--workers", "1", "--results-dir", str(tmp_path / "results"),
+                        "--leaderboards-dir", str(tmp_path / "lb")], capture_output=True,
+                       text=True, env={**os.environ, "ERASUS_BENCH_CACHE": cache_dir})
+    assert r.returncode == 0, r.stderr[-3000:]
+    files = sorted((tmp_path / "results" / "general" / "digits_random" / "trust").glob("*.json"))
+    recs = [json.loads(f.read_text()) for f in files]
+    assert len(recs) == 12 + 2  # 6 variants x (saw, unseen) + retrain + gradient_ascent
+    saw = [x for x in recs if x["config"]["strategy"] == "trust_saw"]
+    unseen = [x for x in recs if x["config"]["strategy"] == "trust_unseen"]
+    # models that trained on the forget set know it better than models that never saw it
+    assert min(x["metrics"]["forget_likelihood"] for x in saw) > max(
+        x["metrics"]["forget_likelihood"] for x in unseen)
+    ga = next(x for x in recs if x["config"]["strategy"] == "gradient_ascent")
+    assert set(ga["trust"]["relearn"]) == set(ga["metrics"]) and ga["config"]["trust"] == \
+        "robustness"
+    page = (tmp_path / "lb" / "general.md").read_text()
+    assert "## Which metrics to trust" in page and "Forget likelihood (attack metric)" in page
+    summary = json.loads((tmp_path / "lb" / "general.json").read_text())
+    (variant,) = summary["variants"]
+    assert variant["rows"] == [] and len(variant["trust"]["rows"]) == 6
+    bad = subprocess.run([sys.executable, "-m", "erasus_bench.cli", "trust", "--protocol",
+                          "tofu"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "valid protocols: general" in bad.stderr
