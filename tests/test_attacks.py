@@ -319,3 +319,28 @@ def test_lm_stages_on_tofu(tofu_setting, tofu_config: dict) -> None:
     assert all(v is None or 0.0 <= v <= 1.0 for v in q.metrics.values())
     assert relearn_stage(proto, AttackInput(s, s.base, "original")).metrics[
         "relearn_recovery"] is None
+
+
+# ---- what the pages show ----------------------------------------------------------------------
+
+
+def test_pages_say_nothing_removed_and_flag_relearning() -> None:
+    from erasus_bench.leaderboards import text as tx
+    from erasus_bench.leaderboards.attacks import add_flags
+
+    row = {"seeds": [0, 1], "n_failed": 0, "attacks": ["quantize", "relearn"]}
+    assert tx.fmt_cell(None, row, "relearn_recovery") == "nothing removed"
+    assert tx.fmt_cell(None, row, "epsilon_score") == tx.MISSING  # that stage did not run
+    assert tx.fmt_cell(None, {**row, "attacks": []}, "relearn_recovery") == tx.MISSING
+
+    def cell(mean: float, lo: float, hi: float) -> dict:
+        return {"relearn_recovery": {"mean": mean, "lo": lo, "hi": hi}}
+
+    rows = [{"strategy": "retrain", "cells": cell(0.3, 0.2, 0.4), "verdict": None},
+            {"strategy": "a", "cells": cell(0.7, 0.6, 0.8), "verdict": {"label": "PASS"}},
+            {"strategy": "b", "cells": cell(0.7, 0.35, 0.9), "verdict": {"label": "PASS"}},
+            {"strategy": "c", "cells": cell(0.7, 0.6, 0.8), "verdict": {"label": "FAIL"}},
+            {"strategy": "d", "cells": cell(0.45, 0.41, 0.5), "verdict": {"label": "PASS"}}]
+    add_flags(rows)
+    assert [r["flags"] for r in rows] == [[], ["relearns"], [], [], []]
+    assert tx.verdict_text({**rows[1], "verdict": {"label": "PASS"}}) == "PASS ⚑ relearns"

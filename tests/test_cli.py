@@ -42,6 +42,13 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
         in budgets and not any(s == "finetune" and b == "epochs" for s, b, _ in budgets)
     for name in ("general.md", "general.html", "general_tradeoff.svg"):
         assert (tmp_path / "leaderboards" / name).stat().st_size > 0
+    # the default attack stages: their columns, settings, and the relearning curves (retrain
+    # and the full-forget-set finetune row against the original model)
+    page = (tmp_path / "leaderboards" / "general.md").read_text()
+    assert "Relearn recov." in page and "4-bit recov." in page and "ε-score" not in page
+    assert "**Attack: quantize:**" in page and "torchao" in page
+    assert "## Relearning attack" in page and "original model (not attacked)" in page
+    assert list((tmp_path / "leaderboards").glob("general_relearn_*.svg"))
     rec = next(x for x in recs.values() if x["config"]["strategy"] == "gradient_ascent")
     assert set(rec["timings"]) == {"select_s", "unlearn_s", "evaluate_s", "attack_quantize_s",
                                    "attack_relearn_s"}
