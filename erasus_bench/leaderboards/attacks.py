@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from erasus_bench.harness.precision import read_value
+from erasus_bench.harness.precision import read_value, round_floats
 
 RELEARN_FLAG = 0.5  # a PASS row whose mean relearn recovery is above this (and the retrain
 # row's CI) is flagged: it passes on plain metrics but relearning brings most of it back
@@ -70,10 +70,13 @@ def relearn_samples(groups: list[list[dict[str, Any]]], rows: list[dict[str, Any
 
 
 def stage_settings(recs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Stage -> the distinct settings its records ran with (and the attack metric)."""
+    """Stage -> the distinct settings its records ran with (and the attack metric), their
+    numbers rounded as the pages round them (a setting read back from another machine's
+    record may differ in its last bits)."""
     found: dict[str, set[str]] = defaultdict(set)
     for r in recs:
         for stage, info in (r.get("attacks") or {}).items():
-            found[stage].add(json.dumps({"settings": info.get("settings"),
-                                         "metric": info.get("metric")}, sort_keys=True))
+            found[stage].add(json.dumps(round_floats({"settings": info.get("settings"),
+                                                      "metric": info.get("metric")}),
+                                        sort_keys=True))
     return {stage: [json.loads(s) for s in sorted(v)] for stage, v in sorted(found.items())}
