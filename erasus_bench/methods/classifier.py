@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from erasus_bench.methods.adapter import ModelAdapter
-from erasus_bench.methods.examples import Batch
+from erasus_bench.methods.examples import Batch, Examples
 
 
 class ClassifierAdapter(ModelAdapter):
@@ -20,6 +20,12 @@ class ClassifierAdapter(ModelAdapter):
 
     def logits(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         return model(batch["x"])
+
+    def all_logits(self, model: nn.Module, examples: Examples) -> torch.Tensor:
+        """Logits of every example, in order (eval mode, no gradient)."""
+        model.eval()
+        with torch.no_grad():
+            return torch.cat([self.logits(model, b) for b in examples.batches(1024)])
 
     def embed(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         return model.features(batch["x"])

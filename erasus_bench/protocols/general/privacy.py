@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import torch
 from torch import nn
 
 from erasus_bench.harness.attacks import AttackInput, StageResult
@@ -27,14 +26,9 @@ def pool_seeds(seed: int, family: int) -> list[int]:
 def outputs(setting: Setting, model: nn.Module) -> tuple[np.ndarray, float, float]:
     """Logit-scaled confidence of each forget example, retain accuracy, test accuracy."""
     ad = setting.adapter
-    model.eval()
-    with torch.no_grad():
-        def logits(ex):  # type: ignore[no-untyped-def]
-            return torch.cat([ad.logits(model, b) for b in ex.batches(1024)])
-
-        f = logits(setting.forget)
-        acc = [float((logits(ex).argmax(1) == ex.tensors["y"]).double().mean())
-               for ex in (setting.retain, setting.extra["test"])]
+    f = ad.all_logits(model, setting.forget)
+    acc = [float((ad.all_logits(model, ex).argmax(1) == ex.tensors["y"]).double().mean())
+           for ex in (setting.retain, setting.extra["test"])]
     return (E.logit_scaled_confidence(f.double().numpy(), setting.forget.tensors["y"].numpy()),
             *acc)
 

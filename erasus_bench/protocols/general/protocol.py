@@ -217,9 +217,7 @@ class GeneralProtocol(Protocol):
         losses, conf = {}, {}
         for split, ex in (("forget", setting.forget), ("retain", setting.retain),
                           ("test", setting.extra["test"])):
-            model.eval()
-            with torch.no_grad():
-                logits = torch.cat([ad.logits(model, b) for b in ex.batches(1024)])
+            logits = ad.all_logits(model, ex)
             y = ex.tensors["y"]
             correct = (logits.argmax(1) == y).numpy()
             losses[split] = torch.nn.functional.cross_entropy(logits, y, reduction="none").numpy()
