@@ -296,6 +296,10 @@ def trust(protocol: str, strategies: str | None, seeds: int, scenario: str | Non
     options = {k: v for k, v in {"scenario": scenario, **parse_options(extra)}.items()
                if v is not None}
     config = proto.resolve_config(options)
+    if not {"relearn", "quantize"} <= set(proto.attack_stages(config)[0]):
+        raise UserError(f"metric trust needs the relearning and quantization stages, which "
+                        f"{protocol!r} does not run with model={config.get('model')!r} (MUSE "
+                        "and WMDP attack their embedded tiny model only)")
     cells = trust_cells(proto, config, seeds, applicable(STRATEGIES, proto, _split(strategies)))
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,

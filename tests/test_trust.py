@@ -83,5 +83,57 @@ def test_trust_command_end_to_end(tmp_path: Path, cache_dir: str) -> None:
     (variant,) = summary["variants"]
     assert variant["rows"] == [] and len(variant["trust"]["rows"]) == 6
     bad = subprocess.run([sys.executable, "-m", "erasus_bench.cli", "trust", "--protocol",
-                          "tofu"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "valid protocols: general" in bad.stderr
+                          "muse", "--option", "model=gpt2"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "model='gpt2'" in bad.stderr and "tiny" in bad.stderr
+
+
+def test_lm_pool_recipes() -> None:
+    from erasus_bench.errors import UserError
+    from erasus_bench.lm.train import LMRecipe
+    from erasus_bench.lm.trust import TRUST_VARIANTS, pool_recipe
+
+    r = LMRecipe(epochs=100, lr=3e-3, target_nll=0.02)
+    got = [pool_recipe(r, v) for v in TRUST_VARIANTS]
+    assert got[0] == r and got[1].lr == pytest.approx(6e-3) and got[1].epochs == 100
+    assert (got[2].epochs, got[2].target_nll, got[2].lr) == (50, pytest.approx(0.2), 3e-3)
+    assert pool_recipe(LMRecipe(epochs=5, lr=1e-5), {"recipe": "shorter"}).epochs == 2
+    with pytest.raises(UserError, match="Did you mean 'shorter'"):
+        pool_recipe(r, {"recipe": "shorte"})
+
+
+def test_tofu_pool_models(tofu_setting) -> None:
+    """The pool's base-recipe models are the cached base and gold; another recipe trains
+    another model, and models that saw the forget set know it better."""
+    import torch
+
+    from erasus_bench.harness.trust import measure
+    from erasus_bench.protocols.tofu.protocol import TofuProtocol
+
+    p, s = TofuProtocol(), tofu_setting
+
+    def same(a, b) -> bool:
+        return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                     b.state_dict().values()))
+
+    assert same(p.trust_model(s, True, {"recipe": "base"}), s.base)
+    assert same(p.trust_model(s, False, {"recipe": "base"}), s.gold)
+    saw = p.trust_model(s, True, {"recipe": "shorter"})
+    assert not same(saw, s.base)
+    m_saw, m_unseen = measure(p, s, saw), measure(p, s, s.gold)
+    assert set(m_saw) == set(p.knowledge) | {"forget_likelihood"}
+    assert m_saw["forget_Q_A_Prob"] > m_unseen["forget_Q_A_Prob"]
+    assert m_saw["forget_likelihood"] > m_unseen["forget_likelihood"]
+
+
+@pytest.mark.parametrize("name", ["muse", "wmdp_bio"])
+def test_tiny_lm_pools_reuse_base_and_gold(name: str, request: pytest.FixtureRequest) -> None:
+    import torch
+
+    from erasus_bench.registry import PROTOCOLS
+
+    s = request.getfixturevalue(f"{name}_setting")
+    p = PROTOCOLS.get(name.replace("_", "-"))()
+    for saw, model in ((True, s.base), (False, s.gold)):
+        pool = p.trust_model(s, saw, {"recipe": "base"})
+        assert all(torch.equal(a, b) for a, b in zip(pool.state_dict().values(),
+                                                     model.state_dict().values()))

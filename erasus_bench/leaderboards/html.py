@@ -46,7 +46,8 @@ def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, s
         requests_text=REQUESTS_TEXT, relearn_text=RELEARN_TEXT, relearns=(tx.RELEARNS,
                                                                          tx.RELEARNS_TITLE), series_text=series_text(summary.get("series_option") or ""),
         compute_title=tx.COMPUTE_TITLE,
-        trust=[{"label": v["label"], "text": v["trust"]["text"], "rows": tx.trust_rows(v)}
+        trust=[{"label": v["label"], "text": v["trust"]["text"], "rows": tx.trust_rows(v),
+                "pool": v["trust"].get("pool") or ""}
                for v in summary["variants"] if v.get("trust")],
         coreset={"rule": summary.get("coreset_rule") or "",
                  "rows": [{"table": v["label"], **r} for v in summary["variants"]

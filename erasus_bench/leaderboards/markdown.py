@@ -83,7 +83,7 @@ def render_markdown(summary: dict[str, Any], *, record_base: str, plot: str | No
             lines += ["| " + " | ".join(_esc(r[k]) for k in (
                 "metric", "faithfulness", "relearn", "quantize", "robustness", "models"))
                 + " |" for r in rows]
-            lines += [""]
+            lines += ["", f"Pool models: {_esc(v['trust'].get('pool') or '')}.", ""]
     if relearn:
         lines += ["## Relearning attack", "", _esc(RELEARN_TEXT), ""]
         lines += _curves(relearn, "relearning attack")

@@ -3,6 +3,7 @@
 robustness to relearning and quantization over the full-forget-set models of each seed."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,11 +14,13 @@ from erasus_bench.harness.precision import read_value
 from erasus_bench.metrics import trust as T
 
 SAW, UNSEEN, LIKELIHOOD = "trust_saw", "trust_unseen", "forget_likelihood"
+# what each pool variant of the LM protocols means (lm.trust); classifiers name lr and epochs
+POOL_TEXT = {"base": "the base/gold recipe", "double_lr": "twice its learning rate",
+             "shorter": "half its epochs, stopping at 10x its target NLL where it has one"}
 TRUST_TEXT = ("Open-unlearning's meta-evaluation (arXiv 2506.12618, eqs. 1-4), each metric oriented "
               "so that higher means more knowledge of the forget set. Faithfulness: AUC of the "
               "metric separating pool models trained with the forget set from models trained "
-              "without it (the base recipe at several learning rates and epoch counts; 0.5 is "
-              "chance). Relearning R = min((retrain before - after) / (unlearned before - "
+              "without it (0.5 is chance; the pool recipes are listed below the table). Relearning R = min((retrain before - after) / (unlearned before - "
               "after), 1) after fine-tuning on the whole forget set; quantization Q = min(after "
               "/ before, 1) at 4 bits; each the mean over every strategy's full-forget-set "
               "model and seed, robustness their harmonic mean. Deviation: no filtering of "
@@ -69,7 +72,19 @@ def trust_table(recs: Sequence[dict[str, Any]], display: Callable[[str], str]
                      "relearn": r_mean, "quantize": q_mean,
                      "robustness": T.harmonic_mean(r_mean, q_mean),
                      "n_saw": len(saw), "n_unseen": len(unseen), "n_models": len(methods)})
-    return {"rows": rows, "text": TRUST_TEXT}
+    return {"rows": rows, "text": TRUST_TEXT, "pool": pool_recipes(pool[SAW] + pool[UNSEEN])}
+
+
+def pool_recipes(recs: Sequence[dict[str, Any]]) -> str:
+    """The pool's training variants, e.g. "lr=0.001, epochs=30; ..."."""
+    order = list(POOL_TEXT)
+    variants = {json.dumps(r["config"].get("hparams") or {}, sort_keys=True) for r in recs}
+    out = []
+    for hp in sorted(map(json.loads, variants), key=lambda h: (
+            order.index(h["recipe"]) if h.get("recipe") in order else -1, sorted(h.items()))):
+        out.append(POOL_TEXT.get(hp.get("recipe"), "") or ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in hp.items()))
+    return "; ".join(out)
 
 
 def _mean(values: list[float]) -> float | None:

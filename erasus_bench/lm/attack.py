@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from erasus_bench.errors import UserError
 from erasus_bench.harness.relearn import RelearnRecipe
 from erasus_bench.lm.load import TINY
 
@@ -34,3 +35,11 @@ class TinyModelAttacks(LMAttacks):
 
     def attack_stages(self, config: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return (self.attacks if config["model"] == TINY else ()), ()
+
+
+def require_tiny(protocol: str, config: dict[str, Any]) -> None:
+    """Refuse a metric-trust pool for a pretrained model of MUSE or WMDP (their pool models
+    are the tiny model trained from scratch with and without the forget set)."""
+    if config["model"] != TINY:
+        raise UserError(f"{protocol}'s metric-trust pool needs the embedded tiny model "
+                        f"(model={TINY}); got model={config['model']!r}")

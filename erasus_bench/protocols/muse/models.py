@@ -6,6 +6,7 @@ its gold is a retrained model named by the ``retrain`` option, or ``PublishedRef
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,6 +17,7 @@ from erasus_bench.lm.load import TINY, load_pretrained, load_tokenizer
 from erasus_bench.lm.prompt import pad_id, right_padded
 from erasus_bench.lm.tiny import TinyConfig, cached_tokenizer, tiny_gpt2, tokenizer_fingerprint
 from erasus_bench.lm.train import LMRecipe, train_lm
+from erasus_bench.lm.trust import pool_recipe
 from erasus_bench.methods.examples import Examples
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -72,13 +74,15 @@ class MuseModels:
     def pretrained(self, name: str | None = None) -> nn.Module:
         return load_pretrained(name or self.name, self.cache.root)[0].to(DEVICE).eval()
 
-    def trained(self, tokenizer, texts: list[str], seed: int) -> tuple[nn.Module, float]:
+    def trained(self, tokenizer, texts: list[str], seed: int,
+                variant: dict[str, Any] | None = None) -> tuple[nn.Module, float]:
         """The tiny model trained on ``texts`` packed (cached under the texts, tokenizer,
-        recipe and seed) and its training seconds."""
+        recipe and seed; ``variant``: a metric-trust pool recipe, ``lm.trust``) and its
+        training seconds."""
         data = pack(tokenizer, texts, TINY_CONFIG.n_positions)
-        key = {"protocol": "muse", "tiny": TINY_CONFIG.key(), "recipe": TINY_RECIPE.key(),
+        recipe = TINY_RECIPE if variant is None else pool_recipe(TINY_RECIPE, variant)
+        key = {"protocol": "muse", "tiny": TINY_CONFIG.key(), "recipe": recipe.key(),
                "train_data": data.fingerprint(), "tokenizer": tokenizer_fingerprint(tokenizer),
                "seed": seed}
         model = tiny_gpt2(tokenizer, TINY_CONFIG, seed).to(DEVICE)
-        return self.cache.get_or_train(key, model,
-                                       lambda: train_lm(model, data, TINY_RECIPE, seed))
+        return self.cache.get_or_train(key, model, lambda: train_lm(model, data, recipe, seed))

@@ -14,11 +14,12 @@ from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.requests import check_requests
 from erasus_bench.harness.spec import variant_name
-from erasus_bench.lm.attack import TinyModelAttacks
+from erasus_bench.lm.attack import TinyModelAttacks, require_tiny
 from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.generate import continuations
 from erasus_bench.lm.load import TINY, set_offline_defaults
 from erasus_bench.lm.prompt import pad_id, right_padded
+from erasus_bench.lm.trust import TRUST_VARIANTS
 from erasus_bench.lm.scoring import token_stats
 from erasus_bench.methods.causal_lm import CausalLMAdapter
 from erasus_bench.methods.examples import Examples
@@ -43,6 +44,8 @@ class MuseProtocol(TinyModelAttacks, Protocol):
     (tiny), the ``retrain`` model, or MUSE's published retrained-model AUC."""
 
     attack_metric = "likelihood of the forget texts, exp(-mean token NLL) per passage"
+    trust_variants = TRUST_VARIANTS
+    knowledge = {"verbmem_f": 1, "knowmem_f": 1}  # PrivLeak, which can be negative, left out
 
     supports_requests = True
 
@@ -137,6 +140,13 @@ class MuseProtocol(TinyModelAttacks, Protocol):
         return models.trained(tok, data.train, seed) if models.tiny else (models.pretrained(),
                                                                            0.0)
 
+    def trust_model(self, setting: Setting, saw: bool, variant: dict[str, Any]) -> nn.Module:
+        config = setting.config
+        require_tiny(self.name, config)
+        data, models, tok = self._inputs(config, ModelCache(setting.extra["cache_dir"]))
+        texts = data.train if saw else data.without(self._forget_texts(config, data))
+        return models.trained(tok, texts, setting.seed, variant)[0]
+
     def _gold(self, config: dict[str, Any], seed: int, inputs: Inputs, removed: list[str]
               ) -> tuple[nn.Module, float]:
         data, models, tok = inputs
@@ -202,7 +212,8 @@ class MuseProtocol(TinyModelAttacks, Protocol):
                           Examples(encode_text(tok, forget, length)),
                           Examples(encode_text(tok, data.retain, length)), gold_s,
                           extra={"tokenizer": tok, "sets": sets, "retrained": models.tiny,
-                                 "stemmer": bool(config["stemmer"])})
+                                 "stemmer": bool(config["stemmer"]),
+                                 "cache_dir": str(models.cache.root)})
         setting.extra["auc_retrain"] = (M.AUC_RETRAIN[config["corpus"]]
                                         if isinstance(gold, PublishedReference)
                                         else self._privacy(setting, gold)[2])

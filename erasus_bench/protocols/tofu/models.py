@@ -60,13 +60,14 @@ class ModelSource:
             return tiny_gpt2(tokenizer, TINY_CONFIG, seed)
         return load_pretrained(self.name, self.cache.root)[0]
 
-    def trained(self, tokenizer, data: Examples, data_id: dict, seed: int
-                ) -> tuple[nn.Module, float]:
-        """The model fine-tuned on ``data`` (cached under data, model, recipe, seed and, for the
-        tiny model, the tokenizer trained for it) and the wall time its training took."""
-        key = {"protocol": "tofu", **self.key(), **data_id, "train_data": data.fingerprint(),
-               "seed": seed,
+    def trained(self, tokenizer, data: Examples, data_id: dict, seed: int,
+                recipe: LMRecipe | None = None) -> tuple[nn.Module, float]:
+        """The model fine-tuned on ``data`` with ``recipe`` (default: the model's; cached under
+        data, model, recipe, seed and, for the tiny model, the tokenizer trained for it) and the
+        wall time its training took."""
+        recipe = recipe or self.recipe
+        key = {"protocol": "tofu", **self.key(), "recipe": recipe.key(), **data_id,
+               "train_data": data.fingerprint(), "seed": seed,
                **({"tokenizer": tokenizer_fingerprint(tokenizer)} if self.tiny else {})}
         model = self.blank(tokenizer, seed).to(DEVICE)
-        return self.cache.get_or_train(key, model,
-                                       lambda: train_lm(model, data, self.recipe, seed))
+        return self.cache.get_or_train(key, model, lambda: train_lm(model, data, recipe, seed))

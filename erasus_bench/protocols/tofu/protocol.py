@@ -12,6 +12,8 @@ from erasus_bench.harness.requests import request_positions, split_requests
 from erasus_bench.lm.attack import LMAttacks
 from erasus_bench.lm.load import TINY, set_offline_defaults
 from erasus_bench.lm.prompt import encode_qa
+from erasus_bench.lm.train import LMRecipe
+from erasus_bench.lm.trust import TRUST_VARIANTS, pool_recipe
 from erasus_bench.methods.causal_lm import CausalLMAdapter
 from erasus_bench.methods.examples import Examples
 from erasus_bench.metrics import tofu as T
@@ -55,6 +57,12 @@ class TofuProtocol(LMAttacks, Protocol):
                      "per item)")
 
     supports_requests = True
+    trust_variants = TRUST_VARIANTS
+    # the forget-set metrics (PrivLeak, which can be negative, left out); truth ratio (mean
+    # min(R, 1/R)) and forget quality rise as the forget set is forgotten
+    knowledge = {"forget_Q_A_Prob": 1, "forget_Q_A_ROUGE": 1, "forget_truth_ratio": -1,
+                 "extraction_strength": 1, "exact_memorization": 1, "mia_min_k": 1,
+                 "mia_loss": 1, "mia_zlib": 1, "mia_min_k_plus_plus": 1, "forget_quality": -1}
 
     def default_config(self) -> dict[str, Any]:
         return {"dataset": DEFAULT_DATA, "split": "forget10", "model": TINY}
@@ -104,15 +112,24 @@ class TofuProtocol(LMAttacks, Protocol):
         return data, source, source.tokenizer(corpus(data))
 
     def _trained(self, config: dict[str, Any], seed: int, inputs, role: str,
-                 kept_forget: list[dict] | None = None) -> tuple[nn.Module, float]:
+                 kept_forget: list[dict] | None = None, recipe: LMRecipe | None = None
+                 ) -> tuple[nn.Module, float]:
         """The ``role`` model, or with ``kept_forget`` a gold model that was also trained on
-        these forget rows (deletion requests not yet made)."""
+        these forget rows (deletion requests not yet made); ``recipe``: another than the
+        model's (metric-trust pool)."""
         data, source, tok = inputs
         knowledge = data.real_authors + data.world_facts if source.tiny else []
         forget = data.forget if role == "base" else (kept_forget or [])
         rows = forget + data.retain + knowledge
         data_id = {"data": data.fingerprint(), "split": config["split"]}
-        return source.trained(tok, Examples(_qa(tok, rows)), data_id, seed)
+        return source.trained(tok, Examples(_qa(tok, rows)), data_id, seed, recipe)
+
+    def trust_model(self, setting: Setting, saw: bool, variant: dict[str, Any]) -> nn.Module:
+        config = setting.config
+        inputs = self._inputs(config, ModelCache(setting.extra["cache_dir"]))
+        recipe = pool_recipe(inputs[1].recipe, variant)
+        return self._trained(config, setting.seed, inputs, "base" if saw else "gold",
+                             recipe=recipe)[0]
 
     def train(self, config: dict[str, Any], seed: int, cache: ModelCache, role: str
               ) -> tuple[nn.Module, float]:
@@ -150,6 +167,7 @@ class TofuProtocol(LMAttacks, Protocol):
             holdout=QASplit.encode(tok, data.holdout, MAX_LENGTH, None))
         setting = Setting(config, seed, CausalLMAdapter(), base, gold, forget, retain, gold_s,
                           extra={"tokenizer": tok, "sets": sets,
+                                 "cache_dir": str(source.cache.root),
                                  "max_new_tokens": 48 if source.tiny else 200})
         setting.gold_eval = self._raw(setting, gold)
         return setting

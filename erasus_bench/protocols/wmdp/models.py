@@ -5,7 +5,7 @@ a label. A pretrained model is the base as it is; no retrain of it exists, so it
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -15,6 +15,7 @@ from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.load import TINY, load_pretrained, load_tokenizer
 from erasus_bench.lm.tiny import TinyConfig, cached_tokenizer, tiny_gpt2, tokenizer_fingerprint
 from erasus_bench.lm.train import LMRecipe, train_lm
+from erasus_bench.lm.trust import pool_recipe
 from erasus_bench.methods.examples import Examples
 
 if TYPE_CHECKING:
@@ -65,16 +66,18 @@ class WmdpModels:
             return cached_tokenizer(self.cache.root, corpus, TINY_CONFIG.vocab_size)
         return load_tokenizer(self.name, self.cache.root)
 
-    def model(self, tokenizer: PreTrainedTokenizerBase, texts: list[str] | None, seed: int
-              ) -> tuple[nn.Module, float]:
+    def model(self, tokenizer: PreTrainedTokenizerBase, texts: list[str] | None, seed: int,
+              variant: dict[str, Any] | None = None) -> tuple[nn.Module, float]:
         """The model and its training seconds: the tiny model trained on ``texts`` (cached
-        under the texts, tokenizer, recipe and seed), or the pretrained model (``texts`` None:
-        as it is; 0 s)."""
+        under the texts, tokenizer, recipe and seed; ``variant``: a metric-trust pool recipe,
+        ``lm.trust``), or the pretrained model (``texts`` None: as it is; 0 s)."""
         if not self.tiny:
             return load_pretrained(self.name, self.cache.root)[0].to(DEVICE).eval(), 0.0
         assert texts is not None
         data = Examples(encode_text(tokenizer, texts, max_length(self.name)))
         recipe = tiny_recipe(len(data))
+        if variant is not None:
+            recipe = pool_recipe(recipe, variant)
         key = {"protocol": "wmdp", "model": self.name, "tiny": TINY_CONFIG.key(),
                "recipe": recipe.key(), "train_data": data.fingerprint(),
                "tokenizer": tokenizer_fingerprint(tokenizer), "seed": seed}

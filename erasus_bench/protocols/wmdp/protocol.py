@@ -11,10 +11,11 @@ from torch import nn
 
 from erasus_bench.errors import UserError, unknown_choice
 from erasus_bench.harness.cache import ModelCache
-from erasus_bench.lm.attack import TinyModelAttacks
+from erasus_bench.lm.attack import TinyModelAttacks, require_tiny
 from erasus_bench.lm.corpus import encode_text
 from erasus_bench.lm.load import TINY, set_offline_defaults
 from erasus_bench.lm.mc_eval import MCTask, mc_accuracy
+from erasus_bench.lm.trust import TRUST_VARIANTS
 from erasus_bench.methods.causal_lm import CausalLMAdapter
 from erasus_bench.methods.examples import Examples
 from erasus_bench.protocols.base import Evaluation, Objective, Protocol, Setting, register_protocol
@@ -42,6 +43,8 @@ class WmdpProtocol(TinyModelAttacks, Protocol):
     lm-eval's ``mmlu`` group) and its four WMDP-paper subsets."""
 
     attack_metric = "likelihood of the forget corpus, exp(-mean token NLL) per document"
+    trust_variants = TRUST_VARIANTS
+    knowledge = {"wmdp_acc": 1}
 
     domain: ClassVar[str] = ""
 
@@ -115,14 +118,20 @@ class WmdpProtocol(TinyModelAttacks, Protocol):
         models = WmdpModels(config["model"], cache)
         return data, models, models.tokenizer(_tokenizer_corpus(data))
 
-    def _model(self, config: dict[str, Any], seed: int, inputs: Inputs, role: str
-               ) -> tuple[nn.Module, float]:
+    def _model(self, config: dict[str, Any], seed: int, inputs: Inputs, role: str,
+               variant: dict[str, Any] | None = None) -> tuple[nn.Module, float]:
         data, models, tok = inputs
         if not models.tiny:
             return (models.model(tok, None, seed) if role == "base"
                     else (ChanceReference(), 0.0))
         texts = (data.forget_corpus if role == "base" else []) + data.retain_corpus
-        return models.model(tok, texts, seed)
+        return models.model(tok, texts, seed, variant)
+
+    def trust_model(self, setting: Setting, saw: bool, variant: dict[str, Any]) -> nn.Module:
+        config = setting.config
+        require_tiny(self.name, config)
+        inputs = self._inputs(config, ModelCache(setting.extra["cache_dir"]))
+        return self._model(config, setting.seed, inputs, "base" if saw else "gold", variant)[0]
 
     def train(self, config: dict[str, Any], seed: int, cache: ModelCache, role: str
               ) -> tuple[nn.Module, float]:
@@ -139,7 +148,8 @@ class WmdpProtocol(TinyModelAttacks, Protocol):
         tasks = _tasks(data, self.domain, config["format"])
         return Setting(config, seed, CausalLMAdapter(), base, gold, forget, retain, gold_s,
                        extra={"tokenizer": tok, "tasks": tasks, "retrained": models.tiny,
-                              "task_root": cache.root / "lm_eval_tasks"})
+                              "task_root": cache.root / "lm_eval_tasks",
+                              "cache_dir": str(cache.root)})
 
     def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
         raise UserError(f"{self.name}'s metrics do not compare against a gold model (its "
