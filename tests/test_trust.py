@@ -79,6 +79,8 @@ def test_trust_command_end_to_end(tmp_path: Path, cache_dir: str) -> None:
         "robustness"
     page = (tmp_path / "lb" / "general.md").read_text()
     assert "## Which metrics to trust" in page and "Forget likelihood (attack metric)" in page
+    assert "Pool models: epochs=30, lr=0.0005; epochs=30, lr=0.001; epochs=30, lr=0.002; " \
+        "epochs=60, lr=0.0005;" in page
     summary = json.loads((tmp_path / "lb" / "general.json").read_text())
     (variant,) = summary["variants"]
     assert variant["rows"] == [] and len(variant["trust"]["rows"]) == 6
@@ -99,6 +101,11 @@ def test_lm_pool_recipes() -> None:
     assert pool_recipe(LMRecipe(epochs=5, lr=1e-5), {"recipe": "shorter"}).epochs == 2
     with pytest.raises(UserError, match="Did you mean 'shorter'"):
         pool_recipe(r, {"recipe": "shorte"})
+    from erasus_bench.leaderboards.trust import pool_recipes
+
+    recs = [{"config": {"hparams": dict(v)}} for v in reversed(TRUST_VARIANTS * 2)]
+    assert pool_recipes(recs).split("; ")[:2] == ["the base/gold recipe",
+                                                  "twice its learning rate"]
 
 
 def test_tofu_pool_models(tofu_setting) -> None:
