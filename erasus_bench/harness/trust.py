@@ -61,7 +61,8 @@ def run_trust(spec: CellSpec, setting: Setting, protocol: Protocol,
     recipe = protocol.relearn_recipe(setting.config)
     attacked = relearned(model, setting.adapter, setting.forget, recipe, setting.seed)
     return measure(protocol, setting, model), {
-        "role": spec.trust, "knowledge": signs(protocol), "relearn": measure(protocol, setting, attacked),
+        "role": spec.trust, "knowledge": signs(protocol),
+        "relearn": measure(protocol, setting, attacked),
         "quantize": measure(protocol, setting, quantized(model, 4)),
         "settings": {"relearn": {**recipe.settings(), "data": "the whole forget set"},
                      "quantize": "int4, groups of 32 (harness.quantize)"}}

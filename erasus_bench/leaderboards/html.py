@@ -43,8 +43,9 @@ def render_html(summary: dict[str, Any], *, record_base: str, files: dict[str, s
         rules=tx.rules(summary),
         plots={"tradeoff": None, "ablations": [], "requests": [], "series": [], "relearn": [],
                **(plots or {})},
-        requests_text=REQUESTS_TEXT, relearn_text=RELEARN_TEXT, relearns=(tx.RELEARNS,
-                                                                         tx.RELEARNS_TITLE), series_text=series_text(summary.get("series_option") or ""),
+        requests_text=REQUESTS_TEXT, relearn_text=RELEARN_TEXT,
+        relearns=(tx.RELEARNS, tx.RELEARNS_TITLE),
+        series_text=series_text(summary.get("series_option") or ""),
         compute_title=tx.COMPUTE_TITLE,
         trust=[{"label": v["label"], "text": v["trust"]["text"], "rows": tx.trust_rows(v),
                 "pool": v["trust"].get("pool") or ""}

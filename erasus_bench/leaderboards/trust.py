@@ -17,14 +17,15 @@ SAW, UNSEEN, LIKELIHOOD = "trust_saw", "trust_unseen", "forget_likelihood"
 # what each pool variant of the LM protocols means (lm.trust); classifiers name lr and epochs
 POOL_TEXT = {"base": "the base/gold recipe", "double_lr": "twice its learning rate",
              "shorter": "half its epochs, stopping at 10x its target NLL where it has one"}
-TRUST_TEXT = ("Open-unlearning's meta-evaluation (arXiv 2506.12618, eqs. 1-4), each metric oriented "
-              "so that higher means more knowledge of the forget set. Faithfulness: AUC of the "
-              "metric separating pool models trained with the forget set from models trained "
-              "without it (0.5 is chance; the pool recipes are listed below the table). Relearning R = min((retrain before - after) / (unlearned before - "
-              "after), 1) after fine-tuning on the whole forget set; quantization Q = min(after "
-              "/ before, 1) at 4 bits; each the mean over every strategy's full-forget-set "
-              "model and seed, robustness their harmonic mean. Deviation: no filtering of "
-              "under-unlearned or low-utility models (the reference filters them).")
+TRUST_TEXT = ("Open-unlearning's meta-evaluation (arXiv 2506.12618, eqs. 1-4), each metric "
+              "oriented so that higher means more knowledge of the forget set. Faithfulness: AUC "
+              "of the metric separating pool models trained with the forget set from models "
+              "trained without it (0.5 is chance; the pool recipes are listed below the table). "
+              "Relearning R = min((retrain before - after) / (unlearned before - after), 1) "
+              "after fine-tuning on the whole forget set; quantization Q = min(after / before, "
+              "1) at 4 bits; each the mean over every strategy's full-forget-set model and seed, "
+              "robustness their harmonic mean. Deviation: no filtering of under-unlearned or "
+              "low-utility models (the reference filters them).")
 
 
 def trust_table(recs: Sequence[dict[str, Any]], display: Callable[[str], str]
