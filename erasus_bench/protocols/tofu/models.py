@@ -4,6 +4,7 @@ retain authors only (gold) with one recipe and seed, cached outside the reposito
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -12,6 +13,7 @@ from erasus_bench.harness.cache import ModelCache
 from erasus_bench.lm.load import TINY, load_pretrained, load_tokenizer
 from erasus_bench.lm.tiny import TinyConfig, cached_tokenizer, tiny_gpt2, tokenizer_fingerprint
 from erasus_bench.lm.train import LMRecipe, train_lm
+from erasus_bench.lm.trust import pool_recipe
 from erasus_bench.methods.examples import Examples
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -61,11 +63,11 @@ class ModelSource:
         return load_pretrained(self.name, self.cache.root)[0]
 
     def trained(self, tokenizer, data: Examples, data_id: dict, seed: int,
-                recipe: LMRecipe | None = None) -> tuple[nn.Module, float]:
-        """The model fine-tuned on ``data`` with ``recipe`` (default: the model's; cached under
-        data, model, recipe, seed and, for the tiny model, the tokenizer trained for it) and the
-        wall time its training took."""
-        recipe = recipe or self.recipe
+                variant: dict[str, Any] | None = None) -> tuple[nn.Module, float]:
+        """The model fine-tuned on ``data`` (cached under data, model, recipe, seed and, for the
+        tiny model, the tokenizer trained for it; ``variant``: a metric-trust pool recipe,
+        ``lm.trust``) and the wall time its training took."""
+        recipe = self.recipe if variant is None else pool_recipe(self.recipe, variant)
         key = {"protocol": "tofu", **self.key(), "recipe": recipe.key(), **data_id,
                "train_data": data.fingerprint(), "seed": seed,
                **({"tokenizer": tokenizer_fingerprint(tokenizer)} if self.tiny else {})}

@@ -12,8 +12,7 @@ from erasus_bench.harness.requests import request_positions, split_requests
 from erasus_bench.lm.attack import LMAttacks
 from erasus_bench.lm.load import TINY, set_offline_defaults
 from erasus_bench.lm.prompt import encode_qa
-from erasus_bench.lm.train import LMRecipe
-from erasus_bench.lm.trust import TRUST_VARIANTS, pool_recipe
+from erasus_bench.lm.trust import TRUST_VARIANTS
 from erasus_bench.methods.causal_lm import CausalLMAdapter
 from erasus_bench.methods.examples import Examples
 from erasus_bench.metrics import tofu as T
@@ -112,24 +111,23 @@ class TofuProtocol(LMAttacks, Protocol):
         return data, source, source.tokenizer(corpus(data))
 
     def _trained(self, config: dict[str, Any], seed: int, inputs, role: str,
-                 kept_forget: list[dict] | None = None, recipe: LMRecipe | None = None
+                 kept_forget: list[dict] | None = None, variant: dict[str, Any] | None = None
                  ) -> tuple[nn.Module, float]:
         """The ``role`` model, or with ``kept_forget`` a gold model that was also trained on
-        these forget rows (deletion requests not yet made); ``recipe``: another than the
-        model's (metric-trust pool)."""
+        these forget rows (deletion requests not yet made); ``variant``: a metric-trust pool
+        recipe."""
         data, source, tok = inputs
         knowledge = data.real_authors + data.world_facts if source.tiny else []
         forget = data.forget if role == "base" else (kept_forget or [])
         rows = forget + data.retain + knowledge
         data_id = {"data": data.fingerprint(), "split": config["split"]}
-        return source.trained(tok, Examples(_qa(tok, rows)), data_id, seed, recipe)
+        return source.trained(tok, Examples(_qa(tok, rows)), data_id, seed, variant)
 
     def trust_model(self, setting: Setting, saw: bool, variant: dict[str, Any]) -> nn.Module:
         config = setting.config
         inputs = self._inputs(config, ModelCache(setting.extra["cache_dir"]))
-        recipe = pool_recipe(inputs[1].recipe, variant)
         return self._trained(config, setting.seed, inputs, "base" if saw else "gold",
-                             recipe=recipe)[0]
+                             variant=variant)[0]
 
     def train(self, config: dict[str, Any], seed: int, cache: ModelCache, role: str
               ) -> tuple[nn.Module, float]:
