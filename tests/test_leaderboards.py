@@ -128,6 +128,33 @@ def test_variants_get_separate_tables(tmp_path: Path) -> None:
     assert all(len(v["rows"]) == 1 and v["rows"][0]["seeds"] == [0, 1] for v in s["variants"])
 
 
+def test_tables_leave_out_columns_no_row_has(tmp_path: Path) -> None:
+    """A metric with no value in any row of a table (an attack on imported logs) is left out
+    of that table only; "nothing removed" (the stage ran, nothing to recover) is a value."""
+    from erasus_bench.leaderboards import text as tx
+    from erasus_bench.leaderboards.markdown import render_markdown
+
+    attacked, unattacked, nothing = (
+        {**PC, "scenario": s} for s in ("attacked", "unattacked", "nothing"))
+    recs = [make_record("finetune", "random", 0.1, s, 0.1, pc=pc) for s in range(2)
+            for pc in (attacked, unattacked, nothing)]
+    for i, r in enumerate(recs):
+        r["path"] = f"r{i}.json"
+        if r["config"]["protocol_config"] is not unattacked:
+            r["config"]["attacks"] = ["relearn"]
+            r["metrics"]["relearn_recovery"] = (
+                0.25 if r["config"]["protocol_config"] is attacked else None)
+    s = summarise(recs, "general")
+    shown = {v["label"].split("scenario=")[1].split(",")[0]:
+             {m["name"] for m in tx.table_metrics(s, v)} for v in s["variants"]}
+    assert "relearn_recovery" in shown["attacked"] and "relearn_recovery" in shown["nothing"]
+    assert "relearn_recovery" not in shown["unattacked"]
+    assert "avg_gap" in shown["unattacked"] and "forget_acc" not in shown["attacked"]
+    page = render_markdown(s, record_base="../results")
+    heads = [line for line in page.splitlines() if line.startswith("| Strategy")]
+    assert sum("Relearn recov." in h for h in heads) == 2 and len(heads) == 3
+
+
 def test_pareto_front(summary: dict[str, Any]) -> None:
     metrics = {m["name"]: m for m in summary["metrics"]}
     rows = [r for r in _rows(summary) if not r["reference"] and r["seeds"]]

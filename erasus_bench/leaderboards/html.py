@@ -90,7 +90,7 @@ def _index_row(row: dict[str, Any], primary: str) -> dict[str, Any]:
 
 def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str
            ) -> dict[str, Any]:
-    metrics = summary["metrics"]
+    metrics = tx.table_metrics(summary, variant)
     rows = variant["rows"]
     gold = gold_means(rows)
     columns = [(m, _position(m, [r["cells"][m["name"]] for r in rows]), gold.get(m["name"]))

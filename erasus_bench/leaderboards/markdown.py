@@ -7,7 +7,8 @@ from erasus_bench.leaderboards import text as tx
 
 LEGEND = ("Cells: mean [lo, hi] over seeds, 95% bootstrap CI; (n=1): one seed, no interval."
           " ↑ higher is better, ↓ lower is better, ≈gold closest to the retrained (gold) model. "
-          "Reference rows (original, retrain) first, then by the primary metric. Compute: "
+          "Reference rows (original, retrain) first, then by the primary metric; a metric no "
+          "row of a table has a value for is left out of that table. Compute: "
           + tx.COMPUTE_TITLE + ". [no-op]: the method left the model as the original. "
           + tx.RELEARNS + ": " + tx.RELEARNS_TITLE + ".")
 
@@ -123,7 +124,7 @@ def series_text(option: str) -> str:
 
 
 def _table(summary: dict[str, Any], variant: dict[str, Any], record_base: str) -> list[str]:
-    metrics = summary["metrics"]
+    metrics = tx.table_metrics(summary, variant)
     primary = summary["primary"]
     has_rank = any(tx.rank_label(r, primary) for r in variant["rows"])
     has_verdict = any(tx.verdict_of(r) for r in variant["rows"])

@@ -117,6 +117,7 @@ def print_table(protocol: str, results_dir: str | Path) -> None:
     for v in summary["variants"]:
         has_rank = any(tx.rank_label(r, primary) for r in v["rows"])
         has_verdict = any(tx.verdict_of(r) for r in v["rows"])
+        metrics = tx.table_metrics(summary, v)
         table = Table(title=f"{summary['protocol']}: {v['label']}", title_justify="left")
         if has_rank:
             table.add_column("Rank", justify="right")
@@ -124,14 +125,14 @@ def print_table(protocol: str, results_dir: str | Path) -> None:
             table.add_column(name)
         table.add_column("Frac.", justify="right")
         table.add_column("Seeds", justify="right")
-        for m in summary["metrics"]:
+        for m in metrics:
             table.add_column(tx.header(m), justify="right",
                              style="bold" if m["name"] == primary else None)
         if has_verdict:
             table.add_column("Verdict")
         for r in v["rows"]:
             strategy, selector, fraction = tx.row_label(r)
-            cells = [_two_lines(r["cells"].get(m["name"]), r) for m in summary["metrics"]]
+            cells = [_two_lines(r["cells"].get(m["name"]), r) for m in metrics]
             row = ([tx.rank_label(r, primary) or "—"] if has_rank else [])
             row += [f"{strategy} (ref.)" if r["reference"] else strategy, selector, fraction,
                     str(len(r["seeds"])), *cells]

@@ -55,6 +55,15 @@ def fmt_cell(cell: dict[str, Any] | None, row: dict[str, Any], metric: str | Non
     return " ".join(cell_parts(cell)) + (f" {flag}" if flag else "")
 
 
+def table_metrics(summary: dict[str, Any], variant: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary's metrics that say something in ``variant``'s table: a column that would
+    read "—" in every row (e.g. the attack stages of imported logs, which have no model to
+    attack) is left out of that table."""
+    return [m for m in summary["metrics"]
+            if any(fmt_cell(r["cells"].get(m["name"]), r, m["name"]) != MISSING
+                   for r in variant["rows"])]
+
+
 def rank_label(row: dict[str, Any], primary: str | None) -> str | None:
     """The row's rank group on ``primary`` (``"1-3"``), when the statistics provide one."""
     rank = (row.get("ranks") or {}).get(primary) if primary else None
