@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from erasus_bench.errors import UserError
-from erasus_bench.harness.grid import build_grid
+from erasus_bench.harness.grid import applicable, build_grid
 from erasus_bench.harness.run import run_grid
 from erasus_bench.harness.tuning import choose, plan_tuning
 from erasus_bench.protocols.general.protocol import GeneralProtocol
 from erasus_bench.protocols.tofu.hparams import OBJECTIVE
 from erasus_bench.protocols.tuned import TUNING_SEED_BASE
+from erasus_bench.registry import PROTOCOLS, STRATEGIES
 
 
 @pytest.fixture
@@ -76,6 +77,23 @@ def test_tune_chooses_the_best_trial_and_run_records_where_it_came_from(
                       "objective": GeneralProtocol().tuning_objective().description}
     assert not {c.seed for c in methods} & set(source["tuned_on_seeds"])
     assert methods[0].config()["hparams_source"] == source
+    # tuning one strategy later (its trials' records are already there) keeps the others'
+    again = choose(plan_tuning("general", {}, ["gradient_ascent"], 1), results,
+                   "erasus-bench tune --protocol general --strategies gradient_ascent")
+    kept = again["strategies"]["grad_diff"]
+    assert kept["hparams"] == entry["strategies"]["grad_diff"]["hparams"]
+    assert kept["command"] == "erasus-bench tune --protocol general"
+    assert again["strategies"]["gradient_ascent"]["command"].endswith("gradient_ascent")
+    assert again["command"] == "erasus-bench tune --protocol general"
+
+
+@pytest.mark.parametrize("name", [e.name for e in PROTOCOLS.entries()])
+def test_every_strategy_of_a_default_board_runs_with_tuned_values(name: str) -> None:
+    protocol = PROTOCOLS.get(name)()
+    config = protocol.resolve_config({})
+    untuned = [s for s in applicable(STRATEGIES, protocol, None)
+               if protocol.resolved_hparams(s, config, "steps")[1] is None]
+    assert not untuned, f"run `erasus-bench tune --protocol {name} --strategies ...` for {untuned}"
 
 
 def test_tofu_objective_prefers_forget_quality_only_at_retained_utility() -> None:

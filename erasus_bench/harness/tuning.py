@@ -92,9 +92,10 @@ def plan_tuning(protocol_name: str, options: dict[str, Any], strategies: Sequenc
 
 
 def choose(plan: TuningPlan, results_dir: Path, command: str) -> dict[str, Any]:
-    """Score every trial from its records, keep the best per strategy (first on ties), and
-    write ``tuned.json`` and ``tuning_log.json`` beside the protocol; returns the variant's
-    block of ``tuned.json``."""
+    """Score every trial from its records, keep the best per strategy (first on ties) with the
+    ``command`` that chose it, and write ``tuned.json`` and ``tuning_log.json`` beside the
+    protocol (strategies tuned earlier keep their values); returns the variant's block of
+    ``tuned.json``."""
     by_hash = {r["config_hash"]: r for r in load_records(results_dir)
                if r.get("status") == "ok"}
     objective = plan.protocol.tuning_objective()
@@ -114,16 +115,18 @@ def choose(plan: TuningPlan, results_dir: Path, command: str) -> dict[str, Any]:
                        "metrics": m} for c, m in zip(trial.cells, cells)]})
         best = chosen.get(trial.strategy)
         if best is None or score > best["score"]:
-            chosen[trial.strategy] = {"hparams": trial.values, "score": score}
+            chosen[trial.strategy] = {"hparams": trial.values, "score": score,
+                                      "command": command}
     block = {"objective": objective.description, "tuned_on_seeds": list(plan.seeds),
              "trials": len(log[next(iter(log))]) if log else 0,
              "cells": [{"selector": s, "fraction": f} for s, f in TUNING_CELLS],
-             "budget": plan.budget, "command": command}
+             "budget": plan.budget}
     variant = tuned_key(plan.protocol.tuning_variant(plan.config), plan.budget)
     tuned_path, log_path = tuning_files(type(plan.protocol))
     tuned = _read(tuned_path)
     entry = tuned.setdefault("variants", {}).setdefault(variant, {"strategies": {}})
     entry.update(block)
+    entry.setdefault("command", command)  # the variant's first tuning; each strategy: its own
     entry["strategies"].update(chosen)
     tuned["protocol"] = plan.protocol.name
     write_atomic(tuned_path, round_floats(tuned))

@@ -28,6 +28,8 @@ TINY_HPARAMS: dict[str, dict[str, Any]] = {
     # steering 20-100)
     "rmu": {"optimizer": "adam", "lr": 3e-3, "layer": 1, "steering_coeff": 100.0,
             "alpha": 10.0},
+    # MUSE's tiny-model centre (protocols/muse/hparams.py): the reinforced copy must move
+    "task_vector": {"optimizer": "adam", "lr": 1e-3, "alpha": 1.0},
 }
 
 PRETRAINED_BUDGET: dict[str, int] = {"steps": 150, "batch_size": 4}
@@ -37,6 +39,8 @@ PRETRAINED_HPARAMS: dict[str, dict[str, Any]] = {
     "rmu": {"optimizer": "adamw", "lr": 5e-5, "layer": 7,
             "params": [r"model\.layers\.[5-7]\.mlp\.down_proj\.weight"],
             "steering_coeff": 6.5, "alpha": 1200.0},
+    # WMDP's lr for every method; MUSE's alpha (swj0419/muse_bench, News)
+    "task_vector": {"optimizer": "adamw", "lr": 5e-5, "alpha": 5.0},
 }
 
 
