@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from erasus_bench.harness.trust import POOL_SOURCE
 from erasus_bench.leaderboards.trust import trust_table
 from erasus_bench.metrics import trust as T
 
@@ -74,7 +75,10 @@ def test_trust_command_end_to_end(tmp_path: Path, cache_dir: str) -> None:
     # models that trained on the forget set know it better than models that never saw it
     assert min(x["metrics"]["forget_likelihood"] for x in saw) > max(
         x["metrics"]["forget_likelihood"] for x in unseen)
+    # a pool model's training values cite their source; the methods run with tuned values
+    assert all(x["config"]["hparams_source"] == POOL_SOURCE for x in saw + unseen)
     ga = next(x for x in recs if x["config"]["strategy"] == "gradient_ascent")
+    assert "tuned_on_seeds" in ga["config"]["hparams_source"]
     assert set(ga["trust"]["relearn"]) == set(ga["metrics"]) and ga["config"]["trust"] == \
         "robustness"
     page = (tmp_path / "lb" / "general.md").read_text()

@@ -18,6 +18,11 @@ from erasus_bench.protocols.base import Protocol, Setting
 POOL, ROBUSTNESS = "pool", "robustness"
 SAW, UNSEEN = "trust_saw", "trust_unseen"  # pool rows: trained with / without the forget set
 LIKELIHOOD = "forget_likelihood"  # the attack metric on the whole forget set
+# where a pool model's training values come from (its record's ``hparams_source``)
+POOL_SOURCE = {"source": "paper", "ref": "open-unlearning's meta-evaluation (arXiv 2506.12618): "
+               "models trained with and without the forget set under varied learning "
+               "rates and epochs; here the protocol's base/gold training recipe and its "
+               "trust_variants"}
 
 
 def trust_cells(protocol: Protocol, config: dict[str, Any], seeds: int,
@@ -26,7 +31,7 @@ def trust_cells(protocol: Protocol, config: dict[str, Any], seeds: int,
     without the forget set), then the retrain row and each strategy on the full forget set
     (steps regime, reported hyperparameters) for robustness."""
     cells = [CellSpec(protocol.name, config, role, None, None, seed, dict(variant),
-                      trust=POOL)
+                      hparams_source=POOL_SOURCE, trust=POOL)
              for seed in range(seeds) for variant in protocol.trust_variants
              for role in (SAW, UNSEEN)]
     for seed in range(seeds):
