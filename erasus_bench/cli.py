@@ -1,16 +1,21 @@
 """The `erasus-bench` command line."""
 from __future__ import annotations
 
+import functools
 import shlex
+import signal
 import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from erasus_bench.errors import UserError, unknown_choice
+
+if TYPE_CHECKING:
+    from erasus_bench.harness.executors.spec import ExecutorSpec
 
 KINDS = ("protocols", "strategies", "selectors", "metrics")
 
@@ -38,7 +43,6 @@ GRID_OPTIONS = (
                  "tiny-gpt2; also smollm2-135m with the [smollm2] extra)."),
     click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
                  help="Any other protocol option, e.g. format=letter (repeatable)."),
-    click.option("--workers", type=int, help="Worker processes (default: all cores)."),
     click.option("--force", is_flag=True, help="Redo cells that already have an ok record."),
     click.option("--results-dir", default="results", show_default=True, type=click.Path()),
     click.option("--leaderboards-dir", default="leaderboards", show_default=True,
@@ -56,10 +60,63 @@ GRID_OPTIONS = (
 
 
 def grid_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The options `run` and `ablate` share (seeds, protocol options, folders, workers)."""
+    """The options `run` and `ablate` share (seeds, protocol options, folders)."""
     for option in reversed(GRID_OPTIONS):
         f = option(f)
     return f
+
+
+ENGINE_OPTIONS = (
+    click.option("--executor", default="local", show_default=True,
+                 help="What runs the jobs: local (this machine's process pool), slurm "
+                      "(submitit job arrays), submitit-local (submitit's local executor, the "
+                      "slurm code path on this machine), ray (Ray tasks)."),
+    click.option("--workers", type=int, help="Local pool: worker processes (default: all "
+                 "cores; each gets cores/workers torch threads)."),
+    click.option("--cpus-per-task", type=int, default=1, show_default=True,
+                 help="slurm/submitit-local/ray: cores per task (= its torch threads)."),
+    click.option("--gpus-per-task", type=int, default=0, show_default=True,
+                 help="slurm/submitit-local/ray: GPUs per task."),
+    click.option("--max-concurrent", type=int, help="slurm/submitit-local/ray: tasks at once "
+                 "(default: what this machine's cores hold for the local engines; 256 on "
+                 "slurm; Ray's resources on a cluster)."),
+    click.option("--partition", help="slurm: partition."),
+    click.option("--mem", help="slurm: memory per task, e.g. 16G."),
+    click.option("--time", "time_min", type=int, default=240, show_default=True,
+                 help="slurm/submitit-local: minutes per job (the detached driver's too)."),
+    click.option("--slurm-arg", "slurm_args", multiple=True, metavar="KEY=VALUE",
+                 help="slurm: any other sbatch option, e.g. account=proj (repeatable)."),
+    click.option("--address", help="ray: the cluster to join (auto, ray://host:10001); "
+                 "default: start Ray on this machine for the run."),
+    click.option("--cells-per-job", type=int, help="Cells per engine job (default: 1 for "
+                 "local and ray, 10 for submitit, one seed's cells per job)."),
+    click.option("--job-dir", type=click.Path(), help="submitit: job files and logs (default: "
+                 "RESULTS_DIR/.jobs/submitit; on a cluster a folder every node sees)."),
+)
+
+
+def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The engine options (ENGINE_OPTIONS), given to the command as one ``engine``
+    (an ExecutorSpec, validated)."""
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        from erasus_bench.harness.executors.spec import ExecutorSpec, parse_slurm_args
+
+        names = ("executor", "workers", "cpus_per_task", "gpus_per_task", "max_concurrent",
+                 "partition", "mem", "time_min", "slurm_args", "address", "cells_per_job",
+                 "job_dir")
+        got = {k: kw.pop(k) for k in names}
+        got["slurm_args"] = parse_slurm_args(got["slurm_args"])
+        kw["engine"] = ExecutorSpec(name=got.pop("executor"), **got)
+        return f(*args, **kw)
+
+    for option in reversed(ENGINE_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+DETACH = click.option("--detach", is_flag=True, help="slurm/submitit-local: submit the grid "
+                      "as a job of its own and return; follow it with `erasus-bench status`.")
 
 
 @cli.command("list")
@@ -100,13 +157,14 @@ def list_cmd(kind: str | None) -> None:
               "requests applied one after another to the same model, evaluated after each "
               "(gold after request j: retrained without requests 1..j).")
 @grid_options
+@DETACH
+@engine_options
 def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str | None,
         fractions: str, requests: int | None, seeds: int | None, budgets: str | None,
-        scenario: str | None,
-        dataset: str | None,
-        split: str | None, model: str | None, extra: tuple[str, ...], workers: int | None,
-        force: bool, results_dir: str, leaderboards_dir: str, out: str | None,
-        cache_dir: str | None, no_render: bool, attacks: str | None) -> None:
+        scenario: str | None, dataset: str | None, split: str | None, model: str | None,
+        extra: tuple[str, ...], force: bool, results_dir: str, leaderboards_dir: str,
+        out: str | None, cache_dir: str | None, no_render: bool, attacks: str | None,
+        detach: bool, engine: ExecutorSpec) -> None:
     """Run the grid on a protocol, then render its leaderboard."""
     from erasus_bench.harness.grid import parse_fractions
 
@@ -115,9 +173,9 @@ def run(protocol: str, all_methods: bool, strategies: str | None, selectors: str
     options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model,
                **parse_options(extra)}
     _run_and_render(protocol, _split(strategies), _split(selectors), parse_fractions(fractions),
-                    seeds, budgets, options, workers, force,
+                    seeds, budgets, options, engine, force,
                     *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render,
-                    requests, _attacks(attacks))
+                    requests, _attacks(attacks), detach)
 
 
 def _attacks(text: str | None) -> list[str] | None:
@@ -137,9 +195,10 @@ def _folders(results_dir: str, leaderboards_dir: str, out: str | None) -> tuple[
 def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list[str] | None,
                     fractions: list[float], seeds: int | None, budgets: str | None,
                     options: dict[str, str | None],
-                    workers: int | None, force: bool, results_dir: str,
+                    engine: ExecutorSpec, force: bool, results_dir: str,
                     leaderboards_dir: str, cache_dir: str | None, no_render: bool,
-                    requests: int | None = None, attacks: list[str] | None = None) -> None:
+                    requests: int | None = None, attacks: list[str] | None = None,
+                    detach: bool = False) -> None:
     """Build the grid (validating every name and value), run it, render; exit 1 on failures.
     ``options``: protocol options given on the command line (None = not given); ``requests``:
     K sequential deletion requests; ``attacks``: the attack stages (None: the protocol's)."""
@@ -148,8 +207,10 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
     from erasus_bench.harness.cache_dir import default_cache_dir
     from erasus_bench.registry import PROTOCOLS
 
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers {workers} is invalid: must be >= 1")
+    if detach:
+        from erasus_bench.harness.detach import check_detachable
+
+        check_detachable(engine)
     card = PROTOCOLS.entry(protocol).meta["card"]
     given = {k: v for k, v in options.items() if v is not None}
     request = {"protocol": protocol, "options": given, "strategies": strategies,
@@ -169,8 +230,11 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
                                       request["seeds"], request["budgets"], requests, attacks)
         plans.remember(cache, request, cells)
         command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if detach:
+            _detach(cells, config, results_dir, cache_dir, command, engine, force)
+            return
         outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
-                            command=command, workers=workers, force=force)
+                            command=command, engine=engine, force=force)
         done = len(cells) - len(outcomes)
     if not no_render:
         _render(results_dir, leaderboards_dir, [protocol])
@@ -185,11 +249,34 @@ def _run_and_render(protocol: str, strategies: list[str] | None, selectors: list
                    "reproduced by the commands in results/README.md; to publish to them, run "
                    "without --out/--results-dir from the repository root and commit results/ "
                    "and leaderboards/ (CI checks them with `erasus-bench render --check`).")
+    _warn_starved(outcomes)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed[:20]:
         click.echo(f"  failed {o.key}: {o.error}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _warn_starved(outcomes: list[Any]) -> None:
+    """Name the cells whose timed stages got under a core (harness.clock): their times, and
+    speedups, overstate their cost; the metrics stand."""
+    starved = [o for o in outcomes if o.starved]
+    if starved:
+        click.echo(f"warning: {len(starved)} cells had under a core during a timed stage "
+                   "(paused, or other processes on their cores): their times and speedups "
+                   "overstate their cost; delete their records and rerun alone:", err=True)
+    for o in starved[:20]:
+        click.echo(f"  {o.key}: {', '.join(o.starved)} ({o.path})", err=True)
+
+
+def _detach(cells: list[Any], config: dict[str, Any], results_dir: str,
+            cache_dir: str | None, command: str, engine: ExecutorSpec, force: bool) -> None:
+    from erasus_bench.harness.detach import submit_driver
+
+    job = submit_driver(cells, config, results_dir, cache_dir, command, engine, force)
+    click.echo(f"submitted the grid ({len(cells)} cells) as {engine.name} job {job}; follow it "
+               f"with `erasus-bench status --results-dir {shlex.quote(results_dir)}`, then "
+               "render with `erasus-bench render`")
 
 
 def _render(results_dir: str, out_dir: str, protocols: list[str] | None,
@@ -235,17 +322,60 @@ def render_cmd(results_dir: str, out_dir: str, protocols: tuple[str, ...], check
 
 
 @cli.command()
+@click.option("--results-dir", default="results", show_default=True, type=click.Path())
+@click.option("--failures", type=int, default=20, show_default=True,
+              help="How many failed or stopped cells to list per grid.")
+def status(results_dir: str, failures: int) -> None:
+    """The state of every grid run into RESULTS_DIR (by any executor, attached or detached):
+    cells done, running, failed (with the reason), stopped (their job was killed) and pending,
+    and done cells whose timings were starved of CPU; exit 1 when a cell failed or was
+    stopped."""
+    from erasus_bench.harness.grid_status import grid_status
+
+    if not Path(results_dir).is_dir():
+        raise UserError(f"results folder {results_dir!r} does not exist or is not a folder")
+    grids = grid_status(results_dir)
+    if not grids:
+        click.echo(f"no grid has been run into {results_dir} by this version (nothing under "
+                   f"{Path(results_dir) / '.jobs' / 'grids'})")
+        return
+    bad = False
+    for g in grids:
+        n = sum(g.counts.values())
+        counts = ", ".join(f"{v} {k}" for k, v in g.counts.items() if v)
+        click.echo(f"{g.submitted}  {g.executor}  {n} cells: {counts}\n  {g.command}")
+        for name, info in g.running[:failures]:
+            click.echo(f"    running  {name}  (host {info.get('host')}, job {info.get('job')}, "
+                       f"since {info.get('started')})")
+        for name, info in g.stopped[:failures]:
+            click.echo(f"    stopped  {name}  (its process {info.get('pid')} on "
+                       f"{info.get('host')} is gone; a rerun of the command runs it again)")
+        for name, why in g.failed[:failures]:
+            click.echo(f"    failed   {name}: {why}")
+        if g.starved:
+            click.echo(f"  {len(g.starved)} done cells had under a core during a timed stage "
+                       "(paused, or sharing cores): their times overstate their cost")
+        for name, stages in g.starved[:failures]:
+            click.echo(f"    starved  {name}: {', '.join(stages)}")
+        bad = bad or bool(g.failed or g.stopped)
+    if bad:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
 @click.option("--strategy", required=True, help="The strategy whose coreset sweep to run.")
 @click.option("--fractions", default="0.01,0.05,0.1,0.3,1.0", show_default=True,
               help="Coreset fractions of the forget set, each in (0, 1].")
 @click.option("--selectors", help="Comma-separated selectors (default: every applicable one).")
 @grid_options
+@DETACH
+@engine_options
 def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
            seeds: int | None, budgets: str | None, scenario: str | None, dataset: str | None,
-           split: str | None, model: str | None, extra: tuple[str, ...], workers: int | None,
-           force: bool, results_dir: str, leaderboards_dir: str, out: str | None,
-           cache_dir: str | None, no_render: bool, attacks: str | None) -> None:
+           split: str | None, model: str | None, extra: tuple[str, ...], force: bool,
+           results_dir: str, leaderboards_dir: str, out: str | None, cache_dir: str | None,
+           no_render: bool, attacks: str | None, detach: bool, engine: ExecutorSpec) -> None:
     """Coreset ablation: one strategy x every selector x each fraction, then render (the
     protocol page gains the ablation plot and its one-sentence answer)."""
     from erasus_bench.harness.grid import check_sweepable, parse_fractions
@@ -256,9 +386,9 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
     options = {"scenario": scenario, "dataset": dataset, "split": split, "model": model,
                **parse_options(extra)}
     _run_and_render(protocol, [strategy], _split(selectors), parse_fractions(fractions), seeds,
-                    budgets, options, workers, force,
+                    budgets, options, engine, force,
                     *_folders(results_dir, leaderboards_dir, out), cache_dir, no_render,
-                    attacks=_attacks(attacks))
+                    attacks=_attacks(attacks), detach=detach)
 
 
 @cli.command()
@@ -269,15 +399,16 @@ def ablate(protocol: str, strategy: str, fractions: str, selectors: str | None,
 @click.option("--scenario", help="Protocol scenario (general: random, class).")
 @click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other protocol option (repeatable).")
-@click.option("--workers", type=int, help="Worker processes (default: all cores).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path())
 @click.option("--leaderboards-dir", default="leaderboards", show_default=True,
               type=click.Path())
 @click.option("--cache-dir", type=click.Path(), help="Model cache.")
 @click.option("--no-render", is_flag=True, help="Skip rendering the protocol's board.")
+@DETACH
+@engine_options
 def trust(protocol: str, strategies: str | None, seeds: int, scenario: str | None,
-          extra: tuple[str, ...], workers: int | None, results_dir: str, leaderboards_dir: str,
-          cache_dir: str | None, no_render: bool) -> None:
+          extra: tuple[str, ...], results_dir: str, leaderboards_dir: str,
+          cache_dir: str | None, no_render: bool, detach: bool, engine: ExecutorSpec) -> None:
     """Which metrics to trust: pool models with and without the forget set (faithfulness) and
     every strategy's full-forget-set model relearned and quantized (robustness), as records
     under <variant>/trust/ and a table on the protocol's page."""
@@ -300,10 +431,17 @@ def trust(protocol: str, strategies: str | None, seeds: int, scenario: str | Non
         raise UserError(f"metric trust needs the relearning and quantization stages, which "
                         f"{protocol!r} does not run with model={config.get('model')!r} (MUSE "
                         "and WMDP attack their embedded tiny model only)")
+    if detach:
+        from erasus_bench.harness.detach import check_detachable
+
+        check_detachable(engine)
     cells = trust_cells(proto, config, seeds, applicable(STRATEGIES, proto, _split(strategies)))
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if detach:
+        _detach(cells, config, results_dir, cache_dir, command, engine, False)
+        return
     outcomes = run_grid(cells, config, results_dir=results_dir, cache_dir=cache_dir,
-                        command=command, workers=workers)
+                        command=command, engine=engine)
     if not no_render:
         _render(results_dir, leaderboards_dir, [protocol])
     failed = [o for o in outcomes if o.status == "failed"]
@@ -326,15 +464,16 @@ def trust(protocol: str, strategies: str | None, seeds: int, scenario: str | Non
 @click.option("--model", help="Model: hub name or local folder.")
 @click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other protocol option, e.g. format=letter (repeatable).")
-@click.option("--workers", type=int, help="Worker processes (default: all cores).")
 @click.option("--budget", default="steps", show_default=True,
               help="Budget regime to tune: steps (the step count) or epochs (the epoch count).")
 @click.option("--work-dir", type=click.Path(file_okay=False),
               help="Where the trial records go (default runs/tune/PROTOCOL; resumable).")
 @click.option("--cache-dir", type=click.Path(), help="Model cache.")
+@engine_options
 def tune(protocol: str, strategies: str | None, seeds: int, scenario: str | None,
          dataset: str | None, split: str | None, model: str | None, extra: tuple[str, ...],
-         workers: int | None, budget: str, work_dir: str | None, cache_dir: str | None) -> None:
+         budget: str, work_dir: str | None, cache_dir: str | None,
+         engine: ExecutorSpec) -> None:
     """Tune each strategy's learning rate and budget knob (steps, or epochs) on held-out seeds;
     write the chosen values and the search log beside the protocol (read by `run`)."""
     from erasus_bench.harness.budget import parse_budgets
@@ -351,7 +490,7 @@ def tune(protocol: str, strategies: str | None, seeds: int, scenario: str | None
     results = Path(work_dir or Path("runs") / "tune" / protocol) / "results"
     command = "erasus-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcomes = run_grid(plan.cells, plan.config, results_dir=results, cache_dir=cache_dir,
-                        command=command, workers=workers)
+                        command=command, engine=engine)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed[:20]:
         click.echo(f"  failed {o.key}: {o.error}", err=True)
@@ -498,6 +637,10 @@ def import_cmd(logfile: str, fmt: str, strategy: str | None, model: str, gold: s
         click.echo(f"note: {note}", err=True)
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, without a traceback.
     Hugging Face hub access is off unless the environment turns it on (HF_HUB_OFFLINE=0)."""
@@ -505,6 +648,9 @@ def main() -> None:
     from erasus_bench.lm.load import set_offline_defaults
 
     set_offline_defaults()
+    # a scheduler stops the command with SIGTERM (scancel, a pre-empted driver): unwind as for
+    # Ctrl-C, so that the engine cancels the jobs it submitted
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -111,7 +111,7 @@ def wmdp_bio_setting(cache_dir: str, wmdp_bio_config: dict):
 def muse_dataset(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small slice of the synthetic MUSE-News data in the hub's configs and splits (as
     ``<config>/<split>.jsonl``; privleak/holdout as the hub's parquet export; the retain QA
-    under its older name ``retain2_qa``): 4 articles per deletion request and retain block."""
+    under its older name ``retain2_qa``): 2 articles per deletion request and retain block."""
     import json
 
     import pyarrow as pa
@@ -119,7 +119,7 @@ def muse_dataset(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     from erasus_bench.protocols.muse.synthetic import generate
 
-    data, n = generate(), 4
+    data, n = generate(), 2
     folder = tmp_path_factory.mktemp("muse-small")
     kept = {c: {s: rows[:n] for s, rows in splits.items()} for c, splits in data.items()
             if c not in ("knowmem", "train")}

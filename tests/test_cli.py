@@ -51,7 +51,8 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     assert list((tmp_path / "leaderboards").glob("general_relearn_*.svg"))
     rec = next(x for x in recs.values() if x["config"]["strategy"] == "gradient_ascent")
     assert set(rec["timings"]) == {"select_s", "unlearn_s", "evaluate_s", "attack_quantize_s",
-                                   "attack_relearn_s"}
+                                   "attack_relearn_s", "unlearn_cpu_s", "evaluate_cpu_s"}
+    assert rec["starved"] == []
     assert len(rec["per_example"]["forget_loss"]) == 126  # the FULL forget set is evaluated
     assert len(rec["per_example"]["coreset"]) == 13  # 10% of it was unlearned
     assert rec["env"]["torch"] and rec["env"]["erasus_bench"]

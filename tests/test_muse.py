@@ -71,10 +71,10 @@ def test_synthetic_data_has_muse_schema_and_nested_disjoint_splits() -> None:
 
 def test_local_folder_in_the_hub_schema(muse_dataset: str) -> None:
     data = load_muse(muse_dataset, "news")
-    assert len(data.forget) == 4 and set(data.sust) == {1, 2} and len(data.scal[2]) == 8
+    assert len(data.forget) == 2 and set(data.sust) == {1, 2} and len(data.scal[2]) == 4
     assert data.knowmem["retain_qa"]  # read from the older split name retain2_qa
-    assert len(data.privleak["holdout"]) == 4  # from the parquet export
-    assert len(data.train) == 16 and len(data.without(data.forget)) == 12
+    assert len(data.privleak["holdout"]) == 2  # from the parquet export
+    assert len(data.train) == 8 and len(data.without(data.forget)) == 6
 
 
 def test_hub_offline_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,7 +100,7 @@ def test_protocol_on_small_data(muse_setting, muse_config: dict) -> None:
     assert gold.metrics["privleak"] == 0.0 and base.metrics["privleak"] < 0
     assert base.metrics["verbmem_f"] > gold.metrics["verbmem_f"]
     per = base.per_example
-    assert len(per["verbmem_rougeL"]) == len(per["verbmem_generation"]) == 4
+    assert len(per["verbmem_rougeL"]) == len(per["verbmem_generation"]) == 2
     assert base.metrics["knowmem_r"] == pytest.approx(100 * np.mean(per["knowmem_r_rougeL"]))
     auc = M.forget_holdout_auc(per["privleak_forget_min_k"], per["privleak_holdout_min_k"])
     assert base.metrics["privleak"] == pytest.approx(
@@ -122,14 +122,14 @@ def test_c5_forget_sizes_run_with_the_values_tuned_on_forget_1() -> None:
 def test_requests_are_the_sust_splits(cache_dir: str, muse_config: dict) -> None:
     data = load_muse(muse_config["dataset"], "news")
     s2 = get_setting("muse", muse_config, 0, cache_dir, 2, 2)
-    assert len(s2.forget) == 8 and s2.request_idx.tolist() == [4, 5, 6, 7]
+    assert len(s2.forget) == 4 and s2.request_idx.tolist() == [2, 3]
     tok, pool = s2.extra["tokenizer"], s2.unlearn_pool().tensors
     rows = [ids[mask.bool()].tolist() for ids, mask in zip(pool["input_ids"],
                                                            pool["attention_mask"])]
     assert rows == [(tok(t)["input_ids"] + [tok.eos_token_id])[:256] for t in data.sust[2]]
     with pytest.raises(UserError, match="valid: 2..2"):
         MuseProtocol().request_setting(muse_config, 0, ModelCache(cache_dir), 3, 1)
-    assert len(data.without(data.sust[1] + data.sust[2])) == 8
+    assert len(data.without(data.sust[1] + data.sust[2])) == 4
 
 
 def test_task_vector_subtracts_alpha_times_the_finetuning_change(muse_setting) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from erasus_bench.errors import UserError
+from erasus_bench.harness.executors.spec import ExecutorSpec
 from erasus_bench.harness.grid import applicable, build_grid
 from erasus_bench.harness.run import run_grid
 from erasus_bench.harness.tuning import choose, plan_tuning
@@ -58,7 +59,8 @@ def test_tune_chooses_the_best_trial_and_run_records_where_it_came_from(
                         lambda self, s, hp: {"lr": [1e-7, 3e-4], "steps": [30]})
     plan = plan_tuning("general", {}, ["gradient_ascent", "grad_diff"], 1)
     results = tmp_path / "trials"
-    run_grid(plan.cells, plan.config, results_dir=results, cache_dir=cache_dir, workers=1)
+    run_grid(plan.cells, plan.config, results_dir=results, cache_dir=cache_dir,
+             engine=ExecutorSpec(workers=1))
     entry = choose(plan, results, "erasus-bench tune --protocol general")
     log = json.loads((tuned_dir / "tuning_log.json").read_text())["variants"]["digits_random"]
     for strategy, trials in log.items():

@@ -1,7 +1,8 @@
-"""The environment a record was produced in: package versions, git commit, device."""
+"""The environment a record was produced in: package versions, git commit, device, engine."""
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
@@ -44,4 +45,5 @@ def environment() -> dict[str, Any]:
     env["git_commit"] = git_commit(Path(__file__).resolve().parent)
     env["device"] = (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
     env["torch_threads"] = torch.get_num_threads()
+    env["executor"] = os.environ.get("ERASUS_BENCH_EXECUTOR", "local")
     return env

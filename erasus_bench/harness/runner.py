@@ -17,7 +17,9 @@ from torch import nn
 from erasus_bench.harness.attacks import AttackInput, run_attacks
 from erasus_bench.harness.budget import build_strategy
 from erasus_bench.harness.cache import ModelCache
+from erasus_bench.harness.clock import Stopwatch, starved, starved_stages
 from erasus_bench.harness.cost import Cost, count_cost
+from erasus_bench.harness.prepared import mark_prepared
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import (created_now, is_done, new_record, record_path,
                                         write_atomic)
@@ -47,6 +49,7 @@ class CellOutcome:
     status: str
     error: str | None
     path: str
+    starved: tuple[str, ...] = ()  # timed stages that got under a core (harness.clock)
 
 
 _SETTINGS: dict[tuple[str, str, int, int | None, int | None], Setting] = {}
@@ -65,15 +68,25 @@ def get_setting(protocol: str, config: dict[str, Any], seed: int, cache_dir: str
 
 
 def prepare(protocol: str, config: dict[str, Any], seed: int, role: str, cache_dir: str,
-            requests: int | None = None, request: int | None = None) -> tuple[int, str]:
+            requests: int | None = None, request: int | None = None) -> list[str]:
     """Train (or find cached) the ``role`` model of one seed, or with ``request`` the gold
-    model of that deletion request (retrained without requests 1..j); returns (seed, role)."""
-    protocol_ = PROTOCOLS.get(protocol)()
+    model of that deletion request (retrained without requests 1..j); returns a warning for
+    each model it trained on a CPU with under a core (its training time is not its cost).
+    Its model files are listed in a marker (harness.prepared) for later submissions."""
+    protocol_, cache = PROTOCOLS.get(protocol)(), ModelCache(cache_dir)
     if request is not None and requests is not None:
-        protocol_.request_setting(config, seed, ModelCache(cache_dir), requests, request)
+        protocol_.request_setting(config, seed, cache, requests, request)
     else:
-        protocol_.train(config, seed, ModelCache(cache_dir), role)
-    return seed, role
+        protocol_.train(config, seed, cache, role)
+    mark_prepared(cache_dir, (protocol, config, seed, role, cache_dir, requests, request),
+                  cache.used)
+    if torch.cuda.is_available():
+        return []
+    what = f"the {role} model of seed {seed}" + (f", request {request}" if request else "")
+    return [f"{what} trained on {t.cpu_s / t.wall_s:.2f} of a core on average ({t.wall_s:,.0f} "
+            f"s wall, {t.cpu_s:,.0f} s CPU): paused, or sharing its cores; its training time "
+            f"feeds the speedups of its cells: delete {t.path} and rerun"
+            for t in cache.trained if starved(t.wall_s, t.cpu_s)]
 
 
 def rerun_seed(seed: int, i: int) -> int:
@@ -193,16 +206,17 @@ def unlearn(spec: CellSpec, setting: Setting, start: nn.Module | None = None,
                        num_classes=setting.num_classes,
                        full_forget=pool if strategy.reads_training_set else None)
     torch.manual_seed(task.seed)
-    start = time.perf_counter()
-    method = build_strategy(strategy, spec.hparams, spec.budget, task)
-    with count_cost([task.model], [task.original]) as unlearn_cost:
-        model = method.unlearn(task)
-    unlearn_s = time.perf_counter() - start
+    with Stopwatch() as clock:
+        method = build_strategy(strategy, spec.hparams, spec.budget, task)
+        with count_cost([task.model], [task.original]) as unlearn_cost:
+            model = method.unlearn(task)
+    unlearn_s = clock.wall_s
     if not all_finite(model):
         raise CellError(f"strategy {spec.strategy!r} produced non-finite weights")
     cost = {**(select_cost + unlearn_cost).as_dict(), "select": select_cost.as_dict()}
     coreset = idx if setting.request_idx is None else setting.request_idx[idx]
-    return Unlearned(model, coreset.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s},
+    return Unlearned(model, coreset.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s,
+                                               "unlearn_cpu_s": clock.cpu_s},
                      select_s + unlearn_s, cost)
 
 
@@ -219,9 +233,9 @@ def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
             return _trust_record(spec, setting, protocol, record), None
         done = unlearn(spec, setting, start)
         timings = done.timings
-        began = time.perf_counter()
-        ev = protocol.evaluate(setting, done.model, done.seconds)
-        timings["evaluate_s"] = time.perf_counter() - began
+        with Stopwatch() as clock:
+            ev = protocol.evaluate(setting, done.model, done.seconds)
+        timings.update(evaluate_s=clock.wall_s, evaluate_cpu_s=clock.cpu_s)
         timings.update({f"evaluate_{k}": v for k, v in ev.timings.items()})
         if spec.attacks:
             rerun = (None if spec.is_reference else lambda i: unlearn(
@@ -237,7 +251,9 @@ def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
             before = setting.base if start is None else start
             record["model_changed"] = not same_weights(done.model, before)
         record.update(metrics=ev.metrics, timings=timings, cost=done.cost,
-                      per_example={**ev.per_example, "coreset": done.coreset})
+                      per_example={**ev.per_example, "coreset": done.coreset},
+                      starved=starved_stages(timings) if record["env"]["device"] == "cpu"
+                      else [])
         return record, done.model
     except Exception as e:  # a broken method must not stop the grid: record why and go on
         where = traceback.extract_tb(e.__traceback__)[-1]
@@ -269,7 +285,8 @@ def _write(spec: CellSpec, ctx: RunContext, record: dict[str, Any]) -> CellOutco
     path = record_path(Path(ctx.results_dir), spec)
     record["created"] = created_now()
     write_atomic(path, record)
-    return CellOutcome(spec.readable_key, record["status"], record["error"], str(path))
+    return CellOutcome(spec.readable_key, record["status"], record["error"], str(path),
+                       tuple(record.get("starved", ())))
 
 
 def run_cell(spec: CellSpec, ctx: RunContext) -> CellOutcome:
@@ -322,5 +339,25 @@ def run_chain(specs: list[CellSpec], ctx: RunContext, force: bool = False
 
 def run_job(job: CellSpec | list[CellSpec], ctx: RunContext, force: bool = False
             ) -> list[CellOutcome]:
-    """One executor job: a cell, or a method's sequence of deletion requests."""
+    """One unit of work: a cell, or a method's sequence of deletion requests."""
     return run_chain(job, ctx, force) if isinstance(job, list) else [run_cell(job, ctx)]
+
+
+def cells_of(job: CellSpec | list[CellSpec]) -> list[CellSpec]:
+    return job if isinstance(job, list) else [job]
+
+
+def run_batch(batch: list[CellSpec | list[CellSpec]], ctx: RunContext, force: bool = False
+              ) -> list[CellOutcome]:
+    """One engine job: units of work run in order, each marked as running meanwhile (a unit
+    another job finished since this one was submitted is skipped, unless ``force``)."""
+    from erasus_bench.harness.inflight import running
+
+    results, outcomes = Path(ctx.results_dir), []
+    for job in batch:
+        cells = cells_of(job)
+        if not force and all(is_done(results, c) for c in cells):
+            continue
+        with running(results, cells):
+            outcomes.extend(run_job(job, ctx, force))
+    return outcomes

@@ -31,7 +31,7 @@ def load_summary(protocol: str, results_dir: str | Path) -> dict[str, Any]:
     if bad:
         raise BadRecords(bad, root)
     if not records:
-        present = sorted(p.name for p in root.iterdir() if p.is_dir())
+        present = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
         raise UserError(f"no records for protocol {protocol!r} under {str(results_dir)!r}; "
                         f"present: {', '.join(present) or 'none'}")
     return summarise(records, protocol)
