@@ -171,7 +171,7 @@ def test_a_resubmitted_grid_queues_no_job_for_models_already_prepared(
 
     _, config, cells = build_grid("general", {}, ["gradient_ascent"], ["random"], [0.1], 1)
     cells = [replace(c, attacks=()) for c in cells]
-    markers = {role: marker_path(cache_dir, ("general", config, 0, role, cache_dir))
+    markers = {role: marker_path(cache_dir, ("general", config, 0, role, cache_dir, None, None))
                for role in ("base", "gold")}
     for m in markers.values():  # as if this cache had never been used by a grid
         m.unlink(missing_ok=True)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import functools
-import os
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from erasus_bench.harness.executors.job import current_executor
 
 PACKAGES = ("erasus_bench", "torch", "numpy", "scipy", "scikit-learn", "transformers")
 
@@ -45,5 +46,5 @@ def environment() -> dict[str, Any]:
     env["git_commit"] = git_commit(Path(__file__).resolve().parent)
     env["device"] = (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
     env["torch_threads"] = torch.get_num_threads()
-    env["executor"] = os.environ.get("ERASUS_BENCH_EXECUTOR", "local")
+    env["executor"] = current_executor()
     return env

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from erasus_bench.harness.executors.job import current_executor
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import created_now
-
 
 
 def running_dir(results_dir: str | Path) -> Path:
@@ -33,7 +33,7 @@ def running(results_dir: str | Path, specs: Sequence[CellSpec]) -> Iterator[None
     folder = running_dir(results_dir)
     folder.mkdir(parents=True, exist_ok=True)
     info = {"host": socket.gethostname(), "pid": os.getpid(), "job": job_id(),
-            "executor": os.environ.get("ERASUS_BENCH_EXECUTOR", "local"),
+            "executor": current_executor(),
             "started": created_now()}
     paths = []
     for spec in specs:

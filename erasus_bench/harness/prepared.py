@@ -13,14 +13,9 @@ from erasus_bench.harness.spec import stable_hash
 from erasus_bench.harness.store import write_atomic
 
 
-PREPARE_ARGS = 7  # runner.prepare's arguments, the optional request ones included
-
-
 def marker_path(cache_dir: str | Path, job: Sequence[Any]) -> Path:
-    """Where the marker of prepare job ``job`` (runner.prepare's arguments) lives."""
-    args = [str(a) if isinstance(a, Path) else a for a in job]
-    args += [None] * (PREPARE_ARGS - len(args))
-    key = stable_hash({"job": args, "code": code_digest()}, 24)
+    """Where the marker of prepare job ``job`` (all of runner.prepare's arguments) lives."""
+    key = stable_hash({"job": list(job), "code": code_digest()}, 24)
     return Path(cache_dir) / "prepared" / f"{key}.json"
 
 

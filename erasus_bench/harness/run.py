@@ -99,7 +99,8 @@ def run_grid(cells: list[CellSpec], config: dict[str, Any], *, results_dir: str 
         # base and gold models first, each its own job: every cell of their seed needs them;
         # then the gold model of each deletion request, once its seed's base model exists
         # (a job whose models a finished job of this code already stored is not queued again)
-        for stage in ([(protocol, config, s, role, ctx.cache_dir) for s in seeds for role in roles],
+        for stage in ([(protocol, config, s, role, ctx.cache_dir, None, None)
+                       for s in seeds for role in roles],
                       [(protocol, config, s, "gold", ctx.cache_dir, k, j) for s, k, j in golds]):
             queued = [job for job in stage if not is_prepared(ctx.cache_dir, job)]
             bar.advance(setup, len(stage) - len(queued))

@@ -10,6 +10,11 @@ from typing import Any
 EXECUTOR_ENV = "ERASUS_BENCH_EXECUTOR"  # the engine a record was produced by (``env.executor``)
 
 
+def current_executor() -> str:
+    """The engine running this process's job (``local`` outside any engine's job)."""
+    return os.environ.get(EXECUTOR_ENV, "local")
+
+
 @dataclass(frozen=True)
 class JobResult:
     """A finished job: its position in the submitted list, and its value or why it broke (an
