@@ -16,6 +16,7 @@ from erasus_bench.errors import UserError, unknown_choice
 
 if TYPE_CHECKING:
     from erasus_bench.harness.executors.spec import ExecutorSpec
+    from erasus_bench.protocols.card import ProtocolCard
 
 KINDS = ("protocols", "strategies", "selectors", "metrics")
 
@@ -119,6 +120,14 @@ DETACH = click.option("--detach", is_flag=True, help="slurm/submitit-local: subm
                       "as a job of its own and return; follow it with `erasus-bench status`.")
 
 
+def _board(card: ProtocolCard) -> str:
+    """A protocol's board design in words (what `run --all-methods` crosses)."""
+    if card.board_selectors is None:
+        return "board: every strategy x every selector"
+    return (f"board: every strategy x {', '.join(card.board_selectors)}; every selector x "
+            f"{', '.join(card.board_strategies) or '-'}")
+
+
 @cli.command("list")
 @click.argument("kind", required=False, default=None)
 def list_cmd(kind: str | None) -> None:
@@ -136,19 +145,25 @@ def list_cmd(kind: str | None) -> None:
         click.echo(f"{name}:")
         for e in regs[name].entries():
             if name == "protocols":
-                where = f"modality {', '.join(e.applies_to)}"
+                where = f"modality {', '.join(e.applies_to)}; {_board(e.meta['card'])}"
             elif name == "metrics":
                 where = f"protocols {', '.join(e.applies_to)}"
             else:
                 protos = sorted({p for m in e.applies_to for p in by_modality.get(m, [])})
                 where = f"protocols {', '.join(protos) or '-'}"
+                obj = regs[name].get(e.name)
+                where += f"; {getattr(obj, 'paper', '') or 'paper not given'}"
+                if name == "strategies":
+                    where += f"; {obj.guarantee}"
             click.echo(f"  {e.name:<20} {e.description}  [{where}]")
 
 
 @cli.command()
 @click.option("--protocol", required=True, help="Protocol name (see `erasus-bench list`).")
 @click.option("--all-methods", is_flag=True,
-              help="Every applicable strategy x selector (the default when none are named).")
+              help="The protocol's board: every applicable strategy with its board selectors "
+                   "and every applicable selector with its board strategies (`erasus-bench "
+                   "list protocols`; the default when none are named).")
 @click.option("--strategies", help="Comma-separated strategy names.")
 @click.option("--selectors", help="Comma-separated selector names.")
 @click.option("--fractions", default="0.1", show_default=True,

@@ -7,14 +7,47 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one process per core: one torch thread each
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One model cache for the whole session (models are trained once)."""
-    path = tmp_path_factory.mktemp("model-cache")
+    """One model cache for the whole session, shared by the xdist workers (models are trained
+    once; the cache writes atomically, so two workers training the same model both succeed)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' common folder
+    path = root / "model-cache"
+    path.mkdir(exist_ok=True)
     os.environ["ERASUS_BENCH_CACHE"] = str(path)
     return str(path)
+
+
+class FakeTrainingRun:
+    """The TrainingRun interface (``erasus_bench.methods.training_run``), dict-backed: for
+    testing strategies that read training-time artifacts without a protocol."""
+
+    def __init__(self, train, pool_pos, seed: int, recipe=None) -> None:
+        self.train, self.pool_pos, self.seed, self.recipe = train, pool_pos, seed, recipe
+        self.store: dict = {}
+        self.builds = 0
+
+    def artifact(self, name: str, params: dict, build):
+        key = f"{name}:{sorted(params.items())}"
+        if key not in self.store:
+            self.builds += 1
+            self.store[key] = build()
+        return self.store[key]
+
+
+@pytest.fixture
+def fake_training_run() -> type[FakeTrainingRun]:
+    """The class of a dict-backed fake TrainingRun: ``fake_training_run(train, pool_pos, seed)``."""
+    return FakeTrainingRun
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,8 @@ def test_reduced_grid_end_to_end_and_cached_rerun(tmp_path: Path, cache_dir: str
     assert list((tmp_path / "leaderboards").glob("general_relearn_*.svg"))
     rec = next(x for x in recs.values() if x["config"]["strategy"] == "gradient_ascent")
     assert set(rec["timings"]) == {"select_s", "unlearn_s", "evaluate_s", "attack_quantize_s",
-                                   "attack_relearn_s", "unlearn_cpu_s", "evaluate_cpu_s"}
+                                   "attack_relearn_s", "unlearn_cpu_s", "evaluate_cpu_s",
+                                   "training_artifacts_s"}
     assert rec["starved"] == []
     assert len(rec["per_example"]["forget_loss"]) == 126  # the FULL forget set is evaluated
     assert len(rec["per_example"]["coreset"]) == 13  # 10% of it was unlearned
@@ -176,5 +177,6 @@ def test_bad_input_exits_2_with_choices(args: list[str], expected: str, tmp_path
 def test_list_shows_every_kind(tmp_path: Path) -> None:
     r = cli(["list"], tmp_path)
     assert r.returncode == 0
-    for name in ("general", "scrub", "k_center", "avg_gap", "protocols general"):
+    for name in ("general", "scrub", "k_center", "avg_gap", "protocols general",
+                 "board: every strategy x random, full; every selector x grad_diff"):
         assert name in r.stdout

@@ -1,5 +1,5 @@
-"""Behaviour tests of the causal-LM unlearning strategies (NPO, SimNPO, IdkDPO, RMU) on a tiny
-GPT-2 briefly trained on templated question/answer pairs."""
+"""Behaviour tests of the causal-LM unlearning strategies (NPO, SimNPO, IdkDPO, IdkNLL, AltPO,
+PDU, RMU) on a tiny GPT-2 briefly trained on templated question/answer pairs."""
 from __future__ import annotations
 
 import copy
@@ -16,8 +16,11 @@ from erasus_bench.lm.tiny import TinyConfig, tiny_gpt2, train_tokenizer
 from erasus_bench.methods.causal_lm import CausalLMAdapter, trim
 from erasus_bench.methods.classifier import ClassifierAdapter
 from erasus_bench.methods.examples import Examples
+from erasus_bench.methods.strategies.altpo import AltPO
 from erasus_bench.methods.strategies.idk_dpo import IdkDPO, draw_idk
+from erasus_bench.methods.strategies.idk_nll import IdkNLL
 from erasus_bench.methods.strategies.npo import NPO
+from erasus_bench.methods.strategies.pdu import PDU
 from erasus_bench.methods.strategies.rmu import (RMU, activation_mse, block_output,
                                                  steered_layer)
 from erasus_bench.methods.strategies.simnpo import SimNPO
@@ -32,11 +35,15 @@ PETS = ["cat", "dog", "owl", "fox", "eel", "yak"]
 IDK = ["I don't know.", "I have no idea.", "I can't say.", "Not sure, sorry."]
 N_FORGET = 10
 # tiny-model settings (the defaults are for pretrained-scale models): larger steps, and for
-# SimNPO / RMU loss weights that let 30 steps show the effect on a 2-block, 32-wide model
+# SimNPO / RMU / PDU loss weights that let 30 steps show the effect on a 2-block, 32-wide model
+# (PDU: a retain bound above the base model's retain NLL, about 0.29, and a faster multiplier)
 FAST = {"steps": 30, "batch_size": 8, "lr": 2e-3}
 TINY_HPARAMS = {"npo": (NPO, {}),
                 "simnpo": (SimNPO, {"beta": 1.0, "gamma": 1.0}),
                 "idk_dpo": (IdkDPO, {}),
+                "idk_nll": (IdkNLL, {}),
+                "altpo": (AltPO, {}),
+                "pdu": (PDU, {"alpha": 10.0, "dual_step_size": 5.0, "retain_loss_eps": 0.4}),
                 "rmu": (RMU, {"lr": 5e-3, "steering_coeff": 20.0, "alpha": 1.0})}
 
 
@@ -143,8 +150,9 @@ def test_registered_for_causal_lms_only():
     for name in TINY_HPARAMS:
         assert STRATEGIES.get(name) is not None
         entry = next(e for e in STRATEGIES.entries() if e.name == name)
-        # idk_dpo needs question/answer pairs; the others also unlearn text corpora (WMDP)
-        assert entry.applies_to == (("causal_lm",) if name == "idk_dpo"
+        # the IDK methods and AltPO need question/answer pairs; the others also unlearn text
+        # corpora (WMDP, MUSE)
+        assert entry.applies_to == (("causal_lm",) if name in ("idk_dpo", "idk_nll", "altpo")
                                     else ("causal_lm", "lm_corpus"))
 
 
@@ -154,7 +162,7 @@ def test_base_model_learned_the_answers(tiny):
     assert retain_nll(tiny.base, tiny) < 0.7
 
 
-@pytest.mark.parametrize("name", ["npo", "simnpo", "idk_dpo"])
+@pytest.mark.parametrize("name", ["npo", "simnpo", "idk_dpo", "idk_nll", "altpo", "pdu"])
 def test_raises_the_forget_loss_and_leaves_the_original(tiny, unlearned, name):
     task, model = unlearned(name)
     original = state(tiny.base)
@@ -170,7 +178,7 @@ def test_raises_the_forget_loss_and_leaves_the_original(tiny, unlearned, name):
     assert all(p.requires_grad for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", ["npo", "simnpo", "idk_dpo", "rmu"])
+@pytest.mark.parametrize("name", ["npo", "simnpo", "idk_dpo", "idk_nll", "altpo", "pdu", "rmu"])
 def test_deterministic_under_a_seed(tiny, name):
     a = state(run(name, make_task(tiny), steps=5))
     b = state(run(name, make_task(tiny), steps=5))
@@ -185,11 +193,70 @@ def test_npo_retain_term_protects_retain(tiny, unlearned):
     assert retain_nll(with_retain, tiny) < retain_nll(without, tiny)
 
 
-def test_idk_dpo_prefers_idk_answers(tiny, unlearned):
-    model = unlearned("idk_dpo")[1]
+@pytest.mark.parametrize("name", ["idk_dpo", "idk_nll"])
+def test_idk_methods_prefer_idk_answers(tiny, unlearned, name):
+    model = unlearned(name)[1]
     idk = Examples({k[4:]: v for k, v in tiny.forget.tensors.items() if k.startswith("idk_")})
     before, after = AD.evaluate_losses(tiny.base, idk).mean(), AD.evaluate_losses(model, idk).mean()
     assert after < before
+
+
+def _alternates(task: UnlearnTask, **kw) -> Examples:
+    return strategy("altpo", **kw).alternate_set(task)
+
+
+def test_altpo_samples_alternates_from_the_original(tiny):
+    task = make_task(tiny)
+    alt = _alternates(task, alternates=3)
+    assert len(alt) == 3 * N_FORGET
+    ids, labels = alt.tensors["alt_input_ids"], alt.tensors["alt_labels"]
+    eos = AD_TOK[0].eos_token_id
+    for r in range(len(alt)):
+        own = tiny.forget[[r // 3]]
+        start = int((own["labels"][0] != IGNORE).nonzero()[0])
+        assert torch.equal(ids[r, :start], own["input_ids"][0, :start])  # the question's prompt
+        answer = labels[r][labels[r] != IGNORE]
+        assert int(answer[-1]) == eos and eos not in answer[:-1].tolist()
+        assert torch.equal(alt.tensors["input_ids"][r], own["input_ids"][0])
+    # sampled: not all alternates are the true answer, and they vary within a question
+    rows = [tuple(x[x != IGNORE].tolist()) for x in labels]
+    truth = [tuple(x[x != IGNORE].tolist()) for x in tiny.forget.tensors["labels"]]
+    assert sum(rows[r] != truth[r // 3] for r in range(len(rows))) > len(rows) // 2
+    assert any(len(set(rows[3 * i:3 * i + 3])) > 1 for i in range(N_FORGET))
+    # from task.original (the model being unlearned plays no part), under the task's seed
+    scrambled = make_task(tiny)
+    with torch.no_grad():
+        for p in scrambled.model.parameters():
+            p.normal_()
+    again = _alternates(scrambled, alternates=3)
+    assert all(torch.equal(alt.tensors[k], again.tensors[k]) for k in alt.tensors)
+    other = _alternates(make_task(tiny, seed=1), alternates=3)
+    assert not torch.equal(alt.tensors["alt_input_ids"], other.tensors["alt_input_ids"])
+
+
+def test_altpo_generation_is_part_of_its_cost(tiny):
+    from erasus_bench.harness.cost import count_cost
+
+    costs = []
+    for cls in (AltPO, IdkDPO):
+        task = make_task(tiny)
+        with count_cost([task.model], [task.original]) as cost:
+            cls(steps=1, batch_size=8).unlearn(task)
+        costs.append(cost.forward_passes)
+    # one DPO step reads 8 rows twice per model plus 8 retain rows either way; sampling 5
+    # answers of several tokens for each of the 10 questions adds a forward pass per token
+    assert costs[0] > costs[1] + 5 * N_FORGET * 4, costs
+
+
+def test_pdu_flattens_the_forget_predictions(tiny, unlearned):
+    from erasus_bench.methods.strategies._token import logit_margin_loss
+
+    def margin(model: nn.Module) -> float:
+        with torch.no_grad():
+            out, b = AD.forward(model.eval(), tiny.forget[list(range(N_FORGET))])
+            return float(logit_margin_loss(out.logits, b["labels"]))
+
+    assert margin(unlearned("pdu")[1]) < 0.5 * margin(tiny.base)
 
 
 def test_idk_dpo_needs_idk_answers(tiny):
@@ -198,7 +265,7 @@ def test_idk_dpo_needs_idk_answers(tiny):
         IdkDPO(steps=1).unlearn(make_task(tiny, forget=plain))
 
 
-@pytest.mark.parametrize("cls", [NPO, SimNPO, IdkDPO, RMU])
+@pytest.mark.parametrize("cls", [NPO, SimNPO, IdkDPO, IdkNLL, AltPO, PDU, RMU])
 def test_refuses_classifier_tasks(tiny, cls):
     task = make_task(tiny)
     task.adapter = ClassifierAdapter()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_leaderboards import write_results
 
-from erasus_bench.harness.precision import (READ_BITS, fmt_sig, read_value, round_floats,
-                                            round_sig)
+from erasus_bench.harness.precision import (READ_BITS, fmt_sig, read_clock, read_value,
+                                            round_floats, round_sig)
 from erasus_bench.leaderboards.render import build_pages
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +39,15 @@ def test_read_value_keeps_ties_and_short_decimals() -> None:
         assert abs(read_value(v) - v) <= v * 2.0 ** -READ_BITS
     assert read_value(0.5) == 0.5 and read_value(0.0) == 0.0
     assert math.isnan(read_value(float("nan")))
+
+
+def test_read_clock_is_a_fixed_grid_off_the_clock_lattices() -> None:
+    assert read_clock(1.0) == 1.0 and read_clock(2.0 ** -17) == 0.0  # a tie, to even
+    assert read_clock(3 * 2.0 ** -17) == 2.0 ** -15  # 1.5 cells -> 2 (even)
+    # whole nanoseconds ending in 5 at a decimal digit, and a multiple of 2**-36 (the float
+    # spacing of seconds since boot) that 27-bit reading puts exactly on a tie: noise stays put
+    for t in (0.3039645, 0.0502945, 0.038515836000442505, 1234 * 2.0 ** -36):
+        assert read_clock(t * (1 + 1e-12)) == read_clock(t * (1 - 1e-12)) == read_clock(t)
 
 
 def _perturbed_copy(src: Path, dst: Path, seed: int) -> Path:

@@ -26,7 +26,7 @@ def test_builtins_are_registered_without_importing_them_first() -> None:
     assert {"finetune", "gradient_ascent", "grad_diff", "random_label", "l1_sparse", "salun",
             "scrub", "bad_teacher", "fisher_forgetting", "ssd"} <= set(STRATEGIES.names())
     assert {"full", "random", "gradient_norm", "el2n", "loss", "influence", "k_center",
-            "herding"} <= set(SELECTORS.names())
+            "herding", "craig", "gradmatch", "glister", "representer"} <= set(SELECTORS.names())
 
 
 def test_metrics_carry_direction_and_one_primary_per_protocol() -> None:
@@ -68,3 +68,15 @@ def test_lazy_entry_is_imported_once_and_keeps_its_metadata() -> None:
     assert reg.entry("path").applies_to == ("x",)
     with pytest.raises(ValueError, match="already registered"):
         reg.register_lazy("path", "pathlib:Path", description="again")
+
+
+def test_every_builtin_method_names_its_paper_and_guarantee() -> None:
+    from erasus_bench.registry import SELECTORS, STRATEGIES
+
+    for reg in (STRATEGIES, SELECTORS):
+        missing = [e.name for e in reg.entries()  # "_" names: test-only helpers
+                   if not e.name.startswith("_") and not getattr(reg.get(e.name), "paper", "")]
+        assert not missing, f"{reg.kind} without a paper: {missing}"
+    kinds = {e.name: STRATEGIES.get(e.name).guarantee for e in STRATEGIES.entries()}
+    assert set(kinds.values()) <= {"exact", "certified", "approximate"}
+    assert kinds["sisa"] == "exact" and kinds["certified_removal"] == "certified"

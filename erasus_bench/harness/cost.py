@@ -59,6 +59,23 @@ class _Call:
         self.backward = False
 
 
+_RUNNING: list[list[bool]] = []  # the ``active`` flag of every counter now counting
+
+
+@contextmanager
+def uncounted() -> Iterator[None]:
+    """Pause every running counter over the block (training-time work, e.g. building a training
+    artifact, done inside a selection or an unlearning run)."""
+    saved = [flag[0] for flag in _RUNNING]
+    for flag in _RUNNING:
+        flag[0] = False
+    try:
+        yield
+    finally:
+        for flag, was in zip(_RUNNING, saved):
+            flag[0] = was
+
+
 @contextmanager
 def count_cost(students: Sequence[nn.Module], others: Sequence[nn.Module] = ()
                ) -> Iterator[Cost]:
@@ -99,9 +116,11 @@ def count_cost(students: Sequence[nn.Module], others: Sequence[nn.Module] = ()
         watch(model, is_student=True)
     for model in others:
         watch(model, is_student=False)
+    _RUNNING.append(active)
     try:
         yield cost
     finally:
+        _RUNNING[:] = [flag for flag in _RUNNING if flag is not active]
         active[0] = False
         for h in handles:
             h.remove()

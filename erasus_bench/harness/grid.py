@@ -9,6 +9,7 @@ from erasus_bench.errors import UserError
 from erasus_bench.harness.budget import regimes_for
 from erasus_bench.harness.requests import check_requests
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
+from erasus_bench.methods.names import members, stages as pipeline_stages
 from erasus_bench.protocols.tuned import TUNING_SEED_BASE
 from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES, Registry
 
@@ -42,10 +43,12 @@ def applicable(registry: Registry[Any], protocol: Protocol, names: Sequence[str]
     if names is None:
         return fits
     for name in names:
-        entry = registry.entry(name)
-        if protocol.modality not in entry.applies_to:
-            raise UserError(f"{registry.kind} {name!r} does not apply to protocol "
-                            f"{protocol.name!r}; valid choices: {', '.join(fits)}")
+        parts = members(name) if registry is SELECTORS else pipeline_stages(name)  # a&b, a|b, a>b
+        for part in parts:
+            entry = registry.entry(part)
+            if protocol.modality not in entry.applies_to:
+                raise UserError(f"{registry.kind} {part!r} does not apply to protocol "
+                                f"{protocol.name!r}; valid choices: {', '.join(fits)}")
     return list(dict.fromkeys(names))
 
 
@@ -62,6 +65,18 @@ def check_sweepable(protocol_name: str, strategy: str) -> None:
                         f"choices: {', '.join(valid)}")
 
 
+def board_pairs(protocol: Protocol, strategies: Sequence[str], selectors: Sequence[str]
+                ) -> dict[str, list[str]]:
+    """The board's design (the protocol card's ``board_selectors`` / ``board_strategies``): each
+    strategy's selectors, the board selectors for all, every selector for the board strategies
+    (every selector for all when the card names no board selectors)."""
+    card = PROTOCOLS.entry(protocol.name).meta["card"]
+    if card.board_selectors is None:
+        return {s: list(selectors) for s in strategies}
+    core = [s for s in selectors if s in card.board_selectors]
+    return {s: list(selectors) if s in card.board_strategies else core for s in strategies}
+
+
 def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence[str] | None,
                selectors: Sequence[str] | None, fractions: Sequence[float], seeds: int,
                budgets: Sequence[str] = ("steps",), requests: int | None = None,
@@ -69,6 +84,8 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
                ) -> tuple[Protocol, dict[str, Any], list[CellSpec]]:
     """The protocol, its resolved config and every cell: reference rows first, then methods.
 
+    Naming neither strategies nor selectors asks for the board (``board_pairs``); naming one
+    crosses it with every applicable plugin of the other kind.
     The ``full`` selector ignores the fraction, so it runs once per strategy at fraction 1.0.
     Each strategy runs in each of ``budgets`` (``harness.budget.regimes_for``: once for
     one-shot strategies; coreset-invariant ones only with the ``full`` selector).
@@ -79,18 +96,22 @@ def build_grid(protocol_name: str, options: dict[str, Any], strategies: Sequence
         raise UserError(f"--seeds {seeds} is invalid: the number of seeds must be in 1.."
                         f"{TUNING_SEED_BASE} (seeds from {TUNING_SEED_BASE} on are for tuning)")
     from erasus_bench.harness.attacks import check_attacks
+    from erasus_bench.methods.strategies.compose import strategy_class  # imports torch
 
     protocol: Protocol = PROTOCOLS.get(protocol_name)()
     config = protocol.resolve_config(options)
     stages = check_attacks(protocol, config, attacks)
     strategy_names = applicable(STRATEGIES, protocol, strategies)
     selector_names = applicable(SELECTORS, protocol, selectors)
+    board = strategies is None and selectors is None
+    pairs = (board_pairs(protocol, strategy_names, selector_names) if board
+             else {s: selector_names for s in strategy_names})
     cells = [CellSpec(protocol.name, config, ref, None, None, seed, attacks=stages)
              for seed in range(seeds) for ref in REFERENCE_ROWS]
     for seed in range(seeds):
         for strategy in strategy_names:
-            cls = STRATEGIES.get(strategy)
-            chosen = ["full"] if cls.coreset_invariant else selector_names
+            cls = strategy_class(strategy)[0]
+            chosen = ["full"] if cls.coreset_invariant else pairs[strategy]
             for budget in regimes_for(cls, budgets):
                 hp, source = protocol.resolved_hparams(strategy, config, budget)
                 for selector in chosen:

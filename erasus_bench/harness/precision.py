@@ -45,6 +45,21 @@ def read_value(x: float, bits: int = READ_BITS) -> float:
     return math.ldexp(round(math.ldexp(mantissa, bits)), exponent - bits)
 
 
+CLOCK_BITS = 16  # wall-clock seconds are read as multiples of 2**-16 s (about 15 us)
+
+
+def read_clock(x: float, bits: int = CLOCK_BITS) -> float:
+    """A measured time (or a ratio of times) as the statistics read it: a fixed-point multiple
+    of ``2**-bits`` (ties to even). Clock readings lie on lattices (whole nanoseconds; the float
+    spacing of a clock's seconds since boot) whose points fall exactly on the rounding ties of
+    any relative binary or decimal grid of their magnitude, where noise decides; a fixed grid
+    far coarser than either lattice has no lattice point on a tie."""
+    x = float(x)
+    if not math.isfinite(x):
+        return x
+    return math.ldexp(round(math.ldexp(x, bits)), -bits) + 0.0
+
+
 def round_floats(obj: Any, digits: int = SIG_DIGITS) -> Any:
     """``obj`` (JSON-like: dicts, lists, tuples, scalars) with every float rounded to
     ``digits`` significant digits; tuples become lists, everything else is kept."""

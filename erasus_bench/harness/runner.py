@@ -19,13 +19,17 @@ from erasus_bench.harness.budget import build_strategy
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.clock import Stopwatch, starved, starved_stages
 from erasus_bench.harness.cost import Cost, count_cost
+from erasus_bench.harness.precision import round_floats
 from erasus_bench.harness.prepared import mark_prepared
 from erasus_bench.harness.spec import CellSpec
 from erasus_bench.harness.store import (created_now, is_done, new_record, record_path,
                                         write_atomic)
+from erasus_bench.methods.selectors.compose import make_selector
+from erasus_bench.methods.strategies.compose import strategy_class
 from erasus_bench.methods.task import SelectionContext, UnlearnTask
+from erasus_bench.methods.training_run import TrainingRun
 from erasus_bench.protocols.base import Protocol, Setting
-from erasus_bench.registry import PROTOCOLS, SELECTORS, STRATEGIES
+from erasus_bench.registry import PROTOCOLS
 
 
 class CellError(Exception):
@@ -139,10 +143,16 @@ class Selection:
     idx: np.ndarray
     seconds: float
     cost: Cost
+    artifacts_s: float = 0.0  # training-time artifacts built meanwhile (not in ``seconds``)
 
 
 _SELECTIONS: dict[tuple[int, str, int, int], tuple[Setting, Selection]] = {}
 _MAX_SELECTIONS = 256
+
+
+def _built(run: TrainingRun | None) -> tuple[float, float]:
+    """Wall and CPU seconds spent so far building ``run``'s training-time artifacts."""
+    return (0.0, 0.0) if run is None else (run.built_s, run.built_cpu_s)
 
 
 def select_coreset(spec: CellSpec, setting: Setting, k: int, model: nn.Module | None = None
@@ -161,16 +171,20 @@ def select_coreset(spec: CellSpec, setting: Setting, k: int, model: nn.Module | 
     pool = setting.unlearn_pool()
     n = len(pool)
     torch.manual_seed(spec.seed)
+    run = setting.training_run
     ctx = SelectionContext(scorer, pool, setting.adapter, spec.seed,
-                           setting.num_classes, setting.early_models, setting.early_train_s)
-    selector = SELECTORS.get(spec.selector)()
+                           setting.num_classes, setting.early_models, setting.early_train_s,
+                           run)
+    selector = make_selector(spec.selector)
+    built = _built(run)
     start = time.perf_counter()
     with count_cost([scorer, *setting.early_models]) as cost:
         idx = check_coreset(selector.select(ctx, k), n, k, spec.selector)
-    seconds = time.perf_counter() - start
+    artifacts_s = _built(run)[0] - built[0]
+    seconds = time.perf_counter() - start - artifacts_s
     if selector.uses_early_models and setting.early_models:
         seconds += setting.early_train_s  # training the score networks is part of selecting
-    selection = Selection(idx, seconds, cost)
+    selection = Selection(idx, seconds, cost, artifacts_s)
     if model is None:
         if len(_SELECTIONS) >= _MAX_SELECTIONS:
             _SELECTIONS.pop(next(iter(_SELECTIONS)))
@@ -196,7 +210,7 @@ def unlearn(spec: CellSpec, setting: Setting, start: nn.Module | None = None,
     k = max(1, round(spec.fraction * len(pool)))
     chosen = select_coreset(spec, setting, k, start)
     idx, select_s, select_cost = chosen.idx, chosen.seconds, chosen.cost
-    strategy = STRATEGIES.get(spec.strategy)
+    strategy = strategy_class(spec.strategy)[0]
     model = setting.base if start is None else start
     task = UnlearnTask(model=copy.deepcopy(model),
                        original=copy.deepcopy(model).requires_grad_(False).eval(),
@@ -204,20 +218,25 @@ def unlearn(spec: CellSpec, setting: Setting, start: nn.Module | None = None,
                        adapter=setting.adapter,
                        seed=spec.seed if unlearn_seed is None else unlearn_seed,
                        num_classes=setting.num_classes,
-                       full_forget=pool if strategy.reads_training_set else None)
+                       full_forget=pool if strategy.reads_training_set else None,
+                       training_run=setting.training_run, coreset_pos=idx)
     torch.manual_seed(task.seed)
+    built = _built(task.training_run)
     with Stopwatch() as clock:
         method = build_strategy(strategy, spec.hparams, spec.budget, task)
         with count_cost([task.model], [task.original]) as unlearn_cost:
             model = method.unlearn(task)
-    unlearn_s = clock.wall_s
+    artifacts_s, artifacts_cpu_s = (a - b for a, b in zip(_built(task.training_run), built))
+    unlearn_s = clock.wall_s - artifacts_s
     if not all_finite(model):
         raise CellError(f"strategy {spec.strategy!r} produced non-finite weights")
     cost = {**(select_cost + unlearn_cost).as_dict(), "select": select_cost.as_dict()}
     coreset = idx if setting.request_idx is None else setting.request_idx[idx]
-    return Unlearned(model, coreset.tolist(), {"select_s": select_s, "unlearn_s": unlearn_s,
-                                               "unlearn_cpu_s": clock.cpu_s},
-                     select_s + unlearn_s, cost)
+    timings = {"select_s": select_s, "unlearn_s": unlearn_s,
+               "unlearn_cpu_s": clock.cpu_s - artifacts_cpu_s}
+    if setting.training_run is not None:  # training-time cost, outside select_s/unlearn_s
+        timings["training_artifacts_s"] = chosen.artifacts_s + artifacts_s
+    return Unlearned(model, coreset.tolist(), timings, select_s + unlearn_s, cost)
 
 
 def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
@@ -250,6 +269,9 @@ def _execute(spec: CellSpec, ctx: RunContext, start: nn.Module | None = None
         if not spec.is_reference:
             before = setting.base if start is None else start
             record["model_changed"] = not same_weights(done.model, before)
+        report = getattr(done.model, "unlearning_report", None)
+        if report:  # what a method reports of its own run, e.g. a certificate's bound
+            record["method_report"] = round_floats(dict(report))
         record.update(metrics=ev.metrics, timings=timings, cost=done.cost,
                       per_example={**ev.per_example, "coreset": done.coreset},
                       starved=starved_stages(timings) if record["env"]["device"] == "cpu"

@@ -80,7 +80,8 @@ class CellSpec:
         if self.is_reference or self.selector is None:
             return f"{self.strategy}{req}__s{self.seed}"
         budget = f"__{self.budget}" if self.budget else ""
-        return (f"{self.strategy}__{self.selector}__f{self.fraction:g}{budget}{req}"
+        selector = self.selector.replace("&", "+and+").replace("|", "+or+")  # file-name safe
+        return (f"{self.strategy}__{selector}__f{self.fraction:g}{budget}{req}"
                 f"__s{self.seed}")
 
     @property

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from erasus_bench.errors import UserError
-from erasus_bench.harness.budget import ONE_SHOT, for_budget, regimes_for
+from erasus_bench.harness.budget import ONE_SHOT, regimes_for
 from erasus_bench.harness.grid import DEFAULT_FRACTIONS, applicable
 from erasus_bench.harness.precision import round_floats
 from erasus_bench.harness.spec import REFERENCE_ROWS, CellSpec
 from erasus_bench.harness.store import load_records, write_atomic
+from erasus_bench.methods.strategies.compose import strategy_class
 from erasus_bench.protocols.base import Protocol
 from erasus_bench.protocols.tuned import TUNING_SEED_BASE, tuned_key, tuning_files
 from erasus_bench.registry import PROTOCOLS, STRATEGIES
@@ -70,11 +71,11 @@ def plan_tuning(protocol_name: str, options: dict[str, Any], strategies: Sequenc
     seed_list = tuning_seeds(seeds)
     trials = []
     for strategy in applicable(STRATEGIES, protocol, strategies):
-        cls = STRATEGIES.get(strategy)
+        cls = strategy_class(strategy)[0]
         regime = regimes_for(cls, [budget])[0]
         if regime != budget and not (budget == "steps" and regime == ONE_SHOT):
             continue  # e.g. coreset-invariant or one-shot strategies in the epochs regime
-        base = for_budget(protocol.hparams(strategy, cls.default_hparams(), config), regime)
+        base = protocol.strategy_hparams(strategy, config, regime)
         space = protocol.search_space(strategy, base)
         for combo in itertools.product(*space.values()):
             values = dict(zip(space, combo))

@@ -1,8 +1,9 @@
 """Records -> one protocol's summary: the JSON every renderer (Markdown, HTML, plots, CSV) reads.
 
 Pure and deterministic: the same records give the same summary, byte for byte once serialised,
-on any machine: values are read at ``READ_BITS`` and every float of the summary is rounded to
-``SIG_DIGITS`` significant digits before anything sorts on it (``harness.precision``).
+on any machine: values are read at ``READ_BITS`` (wall-clock ones at ``CLOCK_BITS``) and every
+float of the summary is rounded to ``SIG_DIGITS`` significant digits before anything sorts on it
+(``harness.precision``).
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from typing import Any
 
 from erasus_bench.harness.spec import REFERENCE_ROWS, stable_hash
 from erasus_bench.harness.compare import ALPHA, pairwise_rule, rank_groups, separation_note
-from erasus_bench.harness.precision import (LOG_FLOOR, RANK_BITS, READ_BITS, SIG_DIGITS,
-                                            read_value, round_floats)
+from erasus_bench.harness.precision import (CLOCK_BITS, LOG_FLOOR, RANK_BITS, READ_BITS,
+                                            SIG_DIGITS, read_clock, read_value, round_floats)
 from erasus_bench.harness.stats import mean_cis
 from erasus_bench.harness.store import COST_FIELDS
 from erasus_bench.leaderboards.attacks import (add_flags, relearn_samples, row_stages,
@@ -79,7 +80,8 @@ def summarise(records: Sequence[dict[str, Any]], protocol: str, *,
                                  "interval from 3 seeds; percentile at 2 seeds (n<3); exact "
                                  "bootstrap distribution (all n^n resamples) up to 5 seeds, "
                                  f"seeded Monte Carlo above; per-seed values read to "
-                                 f"{READ_BITS} mantissa bits, every number rounded to "
+                                 f"{READ_BITS} mantissa bits (wall-clock times to "
+                                 f"multiples of 2^-{CLOCK_BITS} s), every number rounded to "
                                  f"{SIG_DIGITS} significant digits",
                        "alpha": ALPHA,
                        "pairwise_test": "Friedman / Nemenyi critical difference on per-seed "
@@ -281,6 +283,15 @@ def _separation(rows: list[dict[str, Any]], primary: str | None) -> str | None:
     return separation_note(len(ranked), ranked[0]["seeds"], ALPHA) if ranked else None
 
 
+# measured on a clock, not computed: read on a fixed grid (``precision.read_clock``)
+WALL_CLOCK = ("unlearn_time", "speedup")
+
+
+def _read(metric: str, value: float) -> float:
+    """A per-seed value as the statistics read it (``WALL_CLOCK`` metrics on the clock grid)."""
+    return read_clock(value) if metric in WALL_CLOCK else read_value(value)
+
+
 def _per_seed(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]
               ) -> dict[str, dict[Any, float]]:
     """Metric -> {seed: value} over the ``ok`` records (log10 for p-value metrics)."""
@@ -290,7 +301,7 @@ def _per_seed(recs: list[dict[str, Any]], specs: Sequence[MetricSpec]
         for r in recs:
             v = (r.get("metrics") or {}).get(s.name)
             if r.get("status") == "ok" and _finite(v):
-                v = read_value(v)
+                v = _read(s.name, v)
                 vals[r["config"].get("seed")] = (math.log10(max(v, LOG_FLOOR)) if s.log_scale
                                                  else v)
         out[s.name] = vals
@@ -384,7 +395,7 @@ def _sources(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**v, "strategies": sorted(v["strategies"])} for _, v in sorted(found.items())]
 
 
-NO_OP_IGNORED = ("unlearn_time", "speedup")  # differ between runs of the same model
+NO_OP_IGNORED = WALL_CLOCK  # differ between runs of the same model
 
 
 def _add_no_op(rows: list[dict[str, Any]], groups: list[list[dict[str, Any]]]) -> None:
@@ -420,7 +431,7 @@ def _add_cells(rows: list[dict[str, Any]], groups: list[list[dict[str, Any]]],
     for row, recs in zip(rows, groups):
         ok = [r for r in _by_seed(recs) if r.get("status") == "ok"]
         for s in specs:
-            vals = [read_value(v) for r in ok
+            vals = [_read(s.name, v) for r in ok
                     if _finite(v := (r.get("metrics") or {}).get(s.name))]
             row["cells"][s.name] = None
             if vals:

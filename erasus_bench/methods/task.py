@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
 from erasus_bench.methods.adapter import ModelAdapter
 from erasus_bench.methods.examples import Examples
+from erasus_bench.methods.training_run import TrainingRun
 
 # classifier: labelled samples; causal_lm: question/answer pairs (labels on the answer);
 # lm_corpus: text passages of a causal LM (every token a label: WMDP, MUSE)
@@ -24,7 +26,10 @@ class UnlearnTask:
     ``forget`` holds only the coreset the selector chose; ``retain`` is the retain split;
     ``full_forget`` is the whole forget set, only for methods whose reference code reads the
     whole training set (SSD's importances over D = retain + forget); the forgetting itself
-    uses ``forget``.
+    uses ``forget``. ``training_run`` is the base model's training run where the protocol
+    provides one (else None: methods needing it are classifier-only); ``coreset_pos`` are the
+    positions of ``forget`` in the unlearning pool, so its positions in the training set are
+    ``training_run.pool_pos[coreset_pos]``.
     """
 
     model: nn.Module
@@ -36,6 +41,8 @@ class UnlearnTask:
     num_classes: int | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     full_forget: Examples | None = None
+    training_run: TrainingRun | None = None
+    coreset_pos: np.ndarray | None = None
 
     def training_set(self) -> Examples:
         """Retain + the full forget set (retain + coreset when ``full_forget`` is not given)."""
@@ -53,7 +60,8 @@ class SelectionContext:
 
     ``early_models`` are checkpoints from early in base training (several runs; Paul et al.'s
     score networks) when the protocol provides them, else empty; ``early_train_s`` is what
-    training them cost, charged to the selectors that read them.
+    training them cost, charged to the selectors that read them; ``training_run`` is the base
+    model's training run where the protocol provides one (``forget`` is its unlearning pool).
     """
 
     model: nn.Module
@@ -63,6 +71,7 @@ class SelectionContext:
     num_classes: int | None = None
     early_models: tuple[nn.Module, ...] = ()
     early_train_s: float = 0.0
+    training_run: TrainingRun | None = None
 
     def score_models(self) -> tuple[nn.Module, ...]:
         """The early checkpoints, or the base model alone when there are none."""

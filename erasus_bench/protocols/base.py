@@ -12,6 +12,7 @@ from torch import nn
 from erasus_bench.harness.cache import ModelCache
 from erasus_bench.methods.adapter import ModelAdapter
 from erasus_bench.methods.examples import Examples
+from erasus_bench.methods.training_run import TrainingRun
 from erasus_bench.protocols.card import ProtocolCard
 from erasus_bench.registry import PROTOCOLS
 
@@ -63,6 +64,9 @@ class Setting:
     # requests 1..j (what is evaluated), these are the positions in it of request j (what the
     # method is asked to unlearn); None for a single request
     request_idx: np.ndarray | None = None
+    # the base model's training run (replay, training-time artifacts); None where the protocol
+    # provides none
+    training_run: TrainingRun | None = None
 
     def unlearn_pool(self) -> Examples:
         """What a method unlearns (its coreset is chosen from these): the forget set, or the
@@ -129,13 +133,10 @@ class Protocol(ABC):
         protocol's budget and values (``epochs`` in place of ``steps`` in the epochs regime)
         overlaid with the tuned ones (``tuned.json``), and their ``hparams_source`` (None where
         the strategy was never tuned on this variant and regime)."""
-        from erasus_bench.harness.budget import for_budget
         from erasus_bench.harness.spec import variant_name
         from erasus_bench.protocols.tuned import tuned_entry
-        from erasus_bench.registry import STRATEGIES
 
-        defaults = STRATEGIES.get(strategy).default_hparams()
-        hp = for_budget(self.hparams(strategy, defaults, config), budget)
+        hp = self.strategy_hparams(strategy, config, budget)
         tuned_on = self.tuning_variant(config)
         entry = tuned_entry(type(self), tuned_on, strategy, budget)
         if entry is None:
@@ -144,6 +145,25 @@ class Protocol(ABC):
         if tuned_on != variant_name(config):
             source = {**source, "tuned_on_variant": tuned_on}
         return {**hp, **{k: v for k, v in chosen.items() if k in hp}}, source
+
+    def strategy_hparams(self, strategy: str, config: dict[str, Any] | None, budget: str
+                         ) -> dict[str, Any]:
+        """``strategy``'s defaults overlaid with this protocol's budget and centres, in regime
+        ``budget`` (before tuned values); a composite's members get theirs resolved (tuned
+        values included) under ``members``, and ``auto`` the protocol's modality."""
+        from erasus_bench.harness.budget import for_budget
+        from erasus_bench.methods.strategies.compose import strategy_class
+
+        cls, fixed = strategy_class(strategy)
+        defaults = {**cls.default_hparams(), **fixed}
+        hp = {**for_budget(self.hparams(strategy, defaults, config), budget), **fixed}
+        if cls.composite:
+            if "modality" in defaults:
+                hp["modality"] = self.modality
+            hp["members"] = {m: self.resolved_hparams(m, config or self.resolve_config({}),
+                                                      budget)[0]
+                             for m in cls.member_names(hp, self.modality)}
+        return hp
 
     def tuning_variant(self, config: dict[str, Any]) -> str:
         """The variant whose tuned values cells of ``config`` run with, and under which ``tune``
@@ -157,6 +177,11 @@ class Protocol(ABC):
         strategy): by default the learning rate x {1/3, 1, 3} and the budget knob (``steps``,
         or ``epochs`` in the epochs regime) x {1/2, 1, 2} around ``hparams``. Strategies
         without both override this per protocol."""
+        from erasus_bench.methods.strategies.compose import strategy_class
+
+        own = strategy_class(strategy)[0].search(hparams)
+        if own is not None:
+            return own
         knob = "steps" if "steps" in hparams else "epochs"
         if "lr" not in hparams or knob not in hparams:
             raise NotImplementedError(f"protocol {self.name!r} defines no search space for "

@@ -18,7 +18,10 @@ class ProtocolCard:
     regimes of ``harness.budget``); ``series_option``: a protocol option whose values make
     tables that pages draw as curves (MUSE's ``forget_split``, scalability); ``published``: the
     published numbers (source, data, model: values) every page of the protocol prints, to read
-    real-data rows against."""
+    real-data rows against. ``board_selectors`` / ``board_strategies``: the board's design, what
+    `run --all-methods` (or naming no method) crosses: every applicable strategy with each board
+    selector, and every applicable selector with each board strategy (None: every strategy with
+    every selector)."""
 
     name: str
     description: str
@@ -31,6 +34,8 @@ class ProtocolCard:
     budgets: tuple[str, ...] = ("steps",)
     series_option: str | None = None  # tables along this option form curves (MUSE's C5)
     published: str | None = None
+    board_selectors: tuple[str, ...] | None = None
+    board_strategies: tuple[str, ...] = ()
 
 
 def register_card(card: ProtocolCard) -> ProtocolCard:

@@ -17,10 +17,16 @@ class Selector(ABC):
 
     name: ClassVar[str] = ""
     uses_early_models: ClassVar[bool] = False  # charged ctx.early_train_s when True
+    paper: ClassVar[str] = ""  # short citation ("Author et al. YEAR"), as `list` shows it
 
     @abstractmethod
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
-        """``k`` distinct indices into ``ctx.forget`` (the model must be left unchanged)."""
+        """``k`` distinct indices into ``ctx.forget``, best first (the model must be left
+        unchanged); ``select(ctx, k)`` is the first ``k`` of ``rank(ctx)``."""
+
+    def rank(self, ctx: SelectionContext) -> np.ndarray:
+        """Every index of ``ctx.forget``, best first (what rank aggregation reads)."""
+        return np.asarray(self.select(ctx, len(ctx.forget)), dtype=np.int64)
 
 
 def top_k(scores: torch.Tensor | np.ndarray, k: int) -> np.ndarray:

@@ -39,6 +39,8 @@ class EL2N(Selector):
     """Top-``k`` EL2N averaged over the protocol's early-training checkpoints (the paper: a few
     epochs in, several runs); on the base model only where a protocol provides none."""
 
+    paper = "Paul et al. 2021"
+
     uses_early_models = True
 
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:

@@ -16,5 +16,7 @@ class Full(Selector):
     deliberately ignored rather than clamped, so ``full`` can never silently become a prefix.
     """
 
+    paper = "baseline"
+
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         return np.arange(len(ctx.forget), dtype=np.int64)

@@ -84,6 +84,8 @@ class GradientNorm(Selector):
     the protocol's early-training checkpoints as in the paper; on the base model where a protocol
     provides none (LLM protocols: the fine-tuned model)."""
 
+    paper = "Paul et al. 2021"
+
     uses_early_models = True
 
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:

@@ -35,6 +35,8 @@ class Herding(Selector):
     """Herding on raw ``adapter.embeddings`` (iCaRL L2-normalises them first; we keep the geometry
     k_center sees). Deterministic: no randomness is involved."""
 
+    paper = "Welling 2009"
+
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         if len(ctx.forget) == 0:
             return np.empty(0, dtype=np.int64)

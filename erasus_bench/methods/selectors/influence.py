@@ -26,6 +26,8 @@ class Influence(Selector):
     count for little, while cosine would rank by direction alone.
     """
 
+    paper = "Koh & Liang 2017"
+
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         n = len(ctx.forget)
         if n == 0:

@@ -34,6 +34,8 @@ class KCenter(Selector):
     """Greedy k-center (Euclidean) on ``adapter.embeddings``; first centre drawn from
     ``ctx.generator(salt=1)``."""
 
+    paper = "Sener & Savarese 2018"
+
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         n = len(ctx.forget)
         if n == 0:

@@ -12,6 +12,8 @@ from erasus_bench.methods.task import SelectionContext
 class Loss(Selector):
     """Top-``k`` of ``adapter.evaluate_losses`` (eval mode, no gradients); ties to lower index."""
 
+    paper = "Jiang et al. 2019"
+
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         n = len(ctx.forget)
         if n == 0:

@@ -13,6 +13,8 @@ from erasus_bench.methods.task import SelectionContext
 class Random(Selector):
     """``k`` indices without replacement, from ``ctx.generator()`` (seeded by the cell seed)."""
 
+    paper = "control"
+
     def select(self, ctx: SelectionContext, k: int) -> np.ndarray:
         n = len(ctx.forget)
         perm = torch.randperm(n, generator=ctx.generator())

@@ -1,4 +1,4 @@
-"""Preference-optimisation losses shared by NPO and IdkDPO (as in open-unlearning's
+"""Preference-optimisation losses shared by NPO, IdkDPO and AltPO (as in open-unlearning's
 ``compute_dpo_loss``): sequence log-likelihoods of answers and the DPO objective over them."""
 from __future__ import annotations
 
@@ -36,3 +36,12 @@ def dpo_loss(win_log_ratio: torch.Tensor | float, lose_log_ratio: torch.Tensor |
     (``win_log_ratio = 0``) this is the NPO loss (Zhang et al., 2024)."""
     margin = torch.as_tensor(win_log_ratio) - torch.as_tensor(lose_log_ratio)
     return -(2.0 / beta) * F.logsigmoid(beta * margin).mean()
+
+
+def prefer_over_forget(adapter: CausalLMAdapter, model: nn.Module, reference: nn.Module,
+                       batch: Batch, win_prefix: str, beta: float) -> torch.Tensor:
+    """DPO with the ``win_prefix``-ed answers of ``batch`` (an "I don't know" answer, an
+    alternate answer) preferred over its own (forget) answers, reference ``reference``."""
+    win = log_ratio(adapter, model, reference, batch, prefix=win_prefix)
+    lose = log_ratio(adapter, model, reference, batch)
+    return dpo_loss(win, lose, beta)

@@ -62,6 +62,8 @@ class BadTeacher(Strategy):
     ``task.original``, incompetent = a randomly initialised copy); epochs (reshuffled passes)
     are repeated or truncated to fill ``steps``."""
 
+    paper = "Chundawat et al. 2023"
+
     def __init__(self, steps: int = 150, batch_size: int = 256, lr: float = 1e-4,
                  optimizer: str = "adam", temperature: float = 1.0,
                  retain_fraction: float = 0.3) -> None:

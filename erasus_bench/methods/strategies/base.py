@@ -28,10 +28,20 @@ class Strategy(ABC):
     coreset_invariant: ClassVar[bool] = False
     # True for methods whose reference code reads the whole training set (task.full_forget)
     reads_training_set: ClassVar[bool] = False
+    # the paper, short ("Author et al. YEAR"), and what removal it guarantees: "exact" (equals
+    # retraining without the forget set), "certified" (within a proven bound of it) or
+    # "approximate" (no guarantee), as ``erasus-bench list`` shows them
+    paper: ClassVar[str] = ""
+    guarantee: ClassVar[str] = "approximate"
+    # True for strategies made of registered ones (pipeline, ensemble, auto): their
+    # ``members`` run with their own resolved values, passed in the ``members`` hyperparameter
+    composite: ClassVar[bool] = False
 
     @abstractmethod
     def unlearn(self, task: UnlearnTask) -> nn.Module:
-        """Return the unlearned model (``task.model`` modified in place, or a new module)."""
+        """Return the unlearned model (``task.model`` modified in place, or a new module).
+        A ``dict`` of numbers set on it as ``unlearning_report`` (e.g. a certificate's bound)
+        is kept in the cell's record as ``method_report``."""
 
     def steps_for_epochs(self, task: UnlearnTask, epochs: float) -> int:
         """Optimizer steps of ``epochs`` passes over the forget coreset (the ``epochs`` budget
@@ -40,6 +50,16 @@ class Strategy(ABC):
         from erasus_bench.methods.strategies._common import pass_steps
 
         return max(1, round(epochs * pass_steps(task.forget, getattr(self, "batch_size"))))
+
+    @classmethod
+    def member_names(cls, hparams: dict[str, Any], modality: str) -> list[str]:
+        """The registered strategies a composite runs with ``hparams`` on ``modality``."""
+        return []
+
+    @classmethod
+    def search(cls, hparams: dict[str, Any]) -> dict[str, list[Any]] | None:
+        """The strategy's own tuning grid around ``hparams`` (None: the protocol's)."""
+        return None
 
     @classmethod
     def default_hparams(cls) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from erasus_bench.methods.task import UnlearnTask
 class Finetune(Strategy):
     """``steps`` optimizer steps of the training loss on retain batches; forget is unused."""
 
+    paper = "Warnecke et al. 2023"
+
     uses_forget = False
     coreset_invariant = True
 

@@ -70,6 +70,8 @@ class FisherForgetting(Strategy):
     lacks in a random forget set; the forgotten class in a class forget set, which every coreset
     of it holds), so it runs once per seed with the ``full`` selector."""
 
+    paper = "Golatkar et al. 2020"
+
     coreset_invariant = True
 
     def __init__(self, alpha: float = 1e-6, eps: float = 1e-8, max_inv_fisher: float = 1e3,

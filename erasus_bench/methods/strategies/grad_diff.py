@@ -18,6 +18,8 @@ class GradDiff(Strategy):
     weight decay 0.01 (``experiment/unlearn/tofu/default.yaml``). The defaults here are the
     classifier protocols' (SGD); LM protocols set their own (e.g. TOFU's ``hparams.py``)."""
 
+    paper = "Kurmanji et al. 2023"
+
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd", alpha: float = 0.9) -> None:
         self.steps = steps

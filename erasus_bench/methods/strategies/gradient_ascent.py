@@ -9,13 +9,16 @@ from erasus_bench.methods.strategies.base import Strategy, register_strategy
 from erasus_bench.methods.task import UnlearnTask
 
 
-@register_strategy("gradient_ascent", description="maximise the training loss on the forget set")
+@register_strategy("gradient_ascent", description="NegGrad: maximise the training loss on the "
+                   "forget set (plain; grad_diff adds a retain term)")
 class GradientAscent(Strategy):
     """``steps`` optimizer steps on the negated training loss of forget-coreset batches.
     open-unlearning's GradAscent (``configs/trainer/GradAscent.yaml``) is the same loss; its TOFU
     runs use AdamW, lr 1e-5, weight decay 0.01 (``experiment/unlearn/tofu/default.yaml``). The
     defaults here are the classifier protocols' (SGD); LM protocols set their own (e.g. TOFU's
     ``hparams.py``)."""
+
+    paper = "Thudi et al. 2022"
 
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 1e-3,
                  optimizer: str = "sgd") -> None:

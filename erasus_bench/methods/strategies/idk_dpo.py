@@ -9,7 +9,7 @@ from torch import nn
 
 from erasus_bench.methods.examples import Batch
 from erasus_bench.methods.strategies._common import EXTRA_SALT
-from erasus_bench.methods.strategies._preference import dpo_loss, lm_adapter, log_ratio
+from erasus_bench.methods.strategies._preference import lm_adapter, prefer_over_forget
 from erasus_bench.methods.strategies.base import register_strategy
 from erasus_bench.methods.strategies.npo import NPO
 from erasus_bench.methods.task import UnlearnTask
@@ -33,6 +33,13 @@ def draw_idk(batch: Batch, generator: torch.Generator) -> Batch:
     return {**batch, **{k: batch[k][rows, pick] for k in IDK_KEYS}}
 
 
+def one_idk_answer(batch: Batch, strategy: str) -> None:
+    """An error unless ``batch`` holds one "I don't know" answer per example ([B, T])."""
+    if batch[IDK + "input_ids"].dim() != 2:
+        raise ValueError(f"{strategy} forget_loss needs one 'I don't know' answer per example; "
+                         "draw one from the candidates first (draw_idk)")
+
+
 @register_strategy("idk_dpo", description="DPO with an 'I don't know' answer preferred over the "
                    "forget answer, plus retain NLL", modalities=("causal_lm",))
 class IdkDPO(NPO):
@@ -46,15 +53,13 @@ class IdkDPO(NPO):
     0.1, alpha 1, gamma 1, retain NLL) and lr its ``experiment/unlearn/tofu/idk.yaml`` (1e-5,
     AdamW with weight decay 0.01; here Adam without weight decay)."""
 
+    paper = "Maini et al. 2024"
+
     def forget_loss(self, task: UnlearnTask, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The DPO term on one forget batch (which carries the ``idk_*`` tensors)."""
-        ad = lm_adapter(task.adapter, "idk_dpo")
-        if batch[IDK + "input_ids"].dim() != 2:
-            raise ValueError("idk_dpo forget_loss needs one 'I don't know' answer per example; "
-                             "draw one from the candidates first (draw_idk)")
-        win = log_ratio(ad, model, task.original, batch, prefix=IDK)
-        lose = log_ratio(ad, model, task.original, batch)
-        return dpo_loss(win, lose, self.beta)
+        ad = lm_adapter(task.adapter, self.name)
+        one_idk_answer(batch, self.name)
+        return prefer_over_forget(ad, model, task.original, batch, IDK, self.beta)
 
     def forget_batches(self, task: UnlearnTask, batches: Iterator[Batch]) -> Iterator[Batch]:
         """Each forget batch with freshly drawn "I don't know" answers (deterministic under the
@@ -65,7 +70,7 @@ class IdkDPO(NPO):
     def unlearn(self, task: UnlearnTask) -> nn.Module:
         missing = [k for k in IDK_KEYS if k not in task.forget.tensors]
         if missing:
-            raise ValueError(f"idk_dpo needs forget examples with 'I don't know' answers; "
+            raise ValueError(f"{self.name} needs forget examples with 'I don't know' answers; "
                              f"missing tensors {missing} (encode them with encode_qa and store "
                              f"them under the '{IDK}' prefix)")
         return super().unlearn(task)

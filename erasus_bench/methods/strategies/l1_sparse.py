@@ -15,6 +15,8 @@ from erasus_bench.methods.task import UnlearnTask
 class L1Sparse(Strategy):
     """Step ``t`` minimises ``L(retain batch) + gamma * (1 - t/steps) * ||theta||_1``."""
 
+    paper = "Jia et al. 2023"
+
     uses_forget = False
     coreset_invariant = True
 

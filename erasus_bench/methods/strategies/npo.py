@@ -32,6 +32,8 @@ class NPO(Strategy):
     lr its TOFU experiments' 1e-5; unlike them (AdamW, weight decay 0.01, see the module
     docstring) the optimizer is Adam without weight decay."""
 
+    paper = "Zhang et al. 2024"
+
     def __init__(self, steps: int = 150, batch_size: int = 16, lr: float = 1e-5,
                  optimizer: str = "adam", beta: float = 0.1, alpha: float = 1.0,
                  gamma: float = 1.0) -> None:

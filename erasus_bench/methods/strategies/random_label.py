@@ -52,6 +52,8 @@ def random_label_unlearn(task: UnlearnTask, steps: int, batch_size: int, lr: flo
 class RandomLabel(Strategy):
     """``random_label_unlearn`` without a mask (reference: SGD; its lr is tuned per setting)."""
 
+    paper = "Golatkar et al. 2020"
+
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd", retain_weight: float = 1.0) -> None:
         self.steps = steps

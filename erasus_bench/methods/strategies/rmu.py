@@ -114,6 +114,8 @@ class RMU(Strategy):
     depend on the activation scale of the model (TOFU's ``hparams.py`` sets them for the tiny
     model)."""
 
+    paper = "Li et al. 2024"
+
     def __init__(self, steps: int = 150, batch_size: int = 16, lr: float = 1e-5,
                  optimizer: str = "adam", layer: int | None = None,
                  params: Sequence[str] = ALL_PARAMS, steering_coeff: float = 2.0,

@@ -36,6 +36,8 @@ def saliency_mask(task: UnlearnTask, mask_ratio: float, batch_size: int) -> list
 class SalUn(Strategy):
     """Saliency mask from forget-loss gradients, then masked random-label unlearning."""
 
+    paper = "Fan et al. 2024"
+
     def __init__(self, steps: int = 150, batch_size: int = 64, lr: float = 0.01,
                  optimizer: str = "sgd", retain_weight: float = 1.0,
                  mask_ratio: float = 0.5) -> None:

@@ -48,6 +48,8 @@ class Scrub(Strategy):
     after an ascent (measured: retain acc 0.99 -> 0.90). Its weight decay (5e-4) and lr decay
     (after epoch 3, i.e. never within its run) are not used."""
 
+    paper = "Kurmanji et al. 2023"
+
     def __init__(self, steps: int = 150, batch_size: int = 128, lr: float = 5e-4,
                  optimizer: str = "sgd", alpha: float = 0.001, gamma: float = 0.99,
                  temperature: float = 4.0, msteps: int = 2, forget_batch_size: int = 32,

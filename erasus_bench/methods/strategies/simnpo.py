@@ -24,6 +24,8 @@ class SimNPO(NPO):
     optimizer is AdamW with weight decay 0.01 (``experiment/unlearn/tofu/default.yaml``), here
     Adam without weight decay (see ``npo``'s module docstring)."""
 
+    paper = "Fan et al. 2024 (SimNPO)"
+
     def __init__(self, steps: int = 150, batch_size: int = 16, lr: float = 1e-5,
                  optimizer: str = "adam", beta: float = 4.5, delta: float = 0.0,
                  alpha: float = 1.0, gamma: float = 0.125) -> None:

@@ -53,6 +53,8 @@ class SSD(Strategy):
     everywhere and collapses the model. (``importance_batch_size``, not the budget's
     ``batch_size``: SSD takes no optimizer steps.)"""
 
+    paper = "Foster et al. 2024"
+
     reads_training_set = True
 
     def __init__(self, alpha: float = 10.0, lam: float = 1.0, importance_batch_size: int = 128

@@ -21,6 +21,8 @@ class TaskVector(Strategy):
     protocol's budget and a constant learning rate). Parameters shared by two names (tied
     embeddings) are moved once; integer buffers are left as they are, as in the reference."""
 
+    paper = "Ilharco et al. 2023"
+
     def __init__(self, steps: int = 150, batch_size: int = 4, lr: float = 1e-5,
                  optimizer: str = "adamw", alpha: float = 5.0) -> None:
         self.steps = steps

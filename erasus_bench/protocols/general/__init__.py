@@ -14,4 +14,7 @@ CARD = register_card(ProtocolCard(
     # cheap: enough seeds for rank groups to separate real differences; both budget regimes
     default_seeds=10,
     budgets=("steps", "epochs"),
+    # every strategy at the random coreset and the full forget set; every selector under NegGrad+
+    board_selectors=("random", "full"),
+    board_strategies=("grad_diff",),
 ))

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from erasus_bench.methods.examples import Examples
+from erasus_bench.methods.training_run import TrainingObserver
 
 RECIPE_VERSION = 1  # bump when the training code below changes: it is part of the cache key
 
@@ -48,17 +49,31 @@ def build_model(in_dim: int, num_classes: int, recipe: Recipe, seed: int) -> MLP
     return MLP(in_dim, num_classes, recipe.hidden)
 
 
-def train_model(data: Examples, in_dim: int, num_classes: int, recipe: Recipe, seed: int) -> MLP:
-    """Train from scratch with Adam for ``recipe.epochs`` epochs; same seed, same result."""
+def train_model(data: Examples, in_dim: int, num_classes: int, recipe: Recipe, seed: int,
+                observer: TrainingObserver | None = None) -> MLP:
+    """Train from scratch with Adam for ``recipe.epochs`` epochs; same seed, same result.
+    ``observer`` (a replay of the run, methods.training_run) is called after each optimizer
+    step; it changes nothing in the training itself."""
     model = build_model(in_dim, num_classes, recipe, seed)
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     gen = torch.Generator().manual_seed(seed)
     model.train()
-    for _ in range(recipe.epochs):
-        for batch in data.batches(recipe.batch_size, shuffle=True, generator=gen):
+    step = 0
+    for epoch in range(recipe.epochs):
+        # the shuffle of Examples.batches, written out to know each batch's positions
+        order = torch.randperm(len(data), generator=gen)
+        for start in range(0, len(data), recipe.batch_size):
+            pos = order[start:start + recipe.batch_size]
+            batch = data[pos]
+            before = ({k: p.detach().clone() for k, p in model.named_parameters()}
+                      if observer is not None else {})
             opt.zero_grad()
-            F.cross_entropy(model(batch["x"]), batch["y"]).backward()
+            logits = model(batch["x"])
+            F.cross_entropy(logits, batch["y"]).backward()
             opt.step()
+            if observer is not None:
+                observer(epoch, step, pos.numpy(), logits.detach(), batch["y"], before, model)
+            step += 1
     model.zero_grad(set_to_none=True)
     model.eval()
     return model

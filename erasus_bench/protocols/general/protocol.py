@@ -14,6 +14,7 @@ from erasus_bench.harness.cache import ModelCache
 from erasus_bench.harness.requests import request_positions, split_requests
 from erasus_bench.methods.classifier import ClassifierAdapter
 from erasus_bench.methods.examples import Examples
+from erasus_bench.methods.training_run import BaseRecipe, TrainingRun
 from erasus_bench.metrics import classification as M
 from erasus_bench.protocols.base import (
     Evaluation,
@@ -116,11 +117,14 @@ class GeneralProtocol(Protocol):
                  ) -> tuple[nn.Module, float]:
         return self._trained_on(s, s.train if role == "base" else s.retain, seed, cache)
 
+    def _model_key(self, data: Examples, seed: int, recipe: Recipe) -> dict[str, Any]:
+        return {"protocol": self.name, "train_data": data.fingerprint(),
+                "recipe": recipe.key(), "seed": seed}
+
     def _trained_on(self, s: Splits, data: Examples, seed: int, cache: ModelCache,
                     recipe: Recipe | None = None) -> tuple[nn.Module, float]:
         recipe = recipe or self.recipe
-        key = {"protocol": self.name, "train_data": data.fingerprint(),
-               "recipe": recipe.key(), "seed": seed}
+        key = self._model_key(data, seed, recipe)
         blank = build_model(s.in_dim, s.num_classes, recipe, seed)
         model, train_s = cache.get_or_train(key, blank, lambda: train_model(
             data, s.in_dim, s.num_classes, recipe, seed))
@@ -180,7 +184,7 @@ class GeneralProtocol(Protocol):
     def setup(self, config: dict[str, Any], seed: int, cache: ModelCache) -> Setting:
         s = self._splits(config, seed)
         gold, gold_s = self._trained(s, "gold", seed, cache)
-        return self._setting(config, seed, cache, s, s.forget, gold, gold_s)
+        return self._setting(config, seed, cache, s, s.forget_idx, gold, gold_s)
 
     def request_setting(self, config: dict[str, Any], seed: int, cache: ModelCache,
                         requests: int, j: int) -> Setting:
@@ -189,20 +193,34 @@ class GeneralProtocol(Protocol):
                                                                   seed), j)
         gold, gold_s = self._trained_on(s, s.retain.concat(s.forget.subset(pending)), seed,
                                         cache)
-        setting = self._setting(config, seed, cache, s, s.forget.subset(done), gold, gold_s)
-        setting.request_idx = current
-        return setting
+        return self._setting(config, seed, cache, s, s.forget_idx[done], gold, gold_s, current)
 
     def _setting(self, config: dict[str, Any], seed: int, cache: ModelCache, s: Splits,
-                 forget: Examples, gold: nn.Module, gold_s: float) -> Setting:
+                 forget_pos: np.ndarray, gold: nn.Module, gold_s: float,
+                 request_idx: np.ndarray | None = None) -> Setting:
+        """The setting whose forget set is train's ``forget_pos`` (of which ``request_idx`` is
+        the current deletion request's part, when given)."""
         base, _ = self._trained(s, "base", seed, cache)
-        setting = Setting(config, seed, ClassifierAdapter(), base, gold, forget, s.retain,
-                          gold_s, s.num_classes,
-                          extra={"test": s.test, "cache_dir": str(cache.root)})
+        pool_pos = forget_pos if request_idx is None else forget_pos[request_idx]
+        setting = Setting(config, seed, ClassifierAdapter(), base, gold,
+                          s.train.subset(forget_pos), s.retain, gold_s, s.num_classes,
+                          extra={"test": s.test, "cache_dir": str(cache.root)},
+                          request_idx=request_idx,
+                          training_run=self._training_run(s, pool_pos, seed, cache))
         setting.gold_eval = self._raw_eval(setting, gold)
         early, setting.early_train_s = self._early(s, seed, cache)
         setting.early_models = tuple(early)
         return setting
+
+    def _training_run(self, s: Splits, pool_pos: np.ndarray, seed: int, cache: ModelCache
+                      ) -> TrainingRun:
+        """The base model's training run (its replay retrains it with an observer)."""
+        recipe = self.recipe
+        base = BaseRecipe(lambda init_seed: build_model(s.in_dim, s.num_classes, recipe, init_seed),
+                          recipe.batch_size, recipe.weight_decay, recipe.key())
+        return TrainingRun(s.train, pool_pos, seed, self._model_key(s.train, seed, recipe),
+                           cache.root, lambda observer: train_model(
+                               s.train, s.in_dim, s.num_classes, recipe, seed, observer), base)
 
     def with_gold(self, setting: Setting, gold: nn.Module) -> Setting:
         out = super().with_gold(setting, gold)

@@ -18,4 +18,7 @@ CARD = register_card(ProtocolCard(
     published="MUSE paper (Shi et al. 2024, Table 3), MUSE-News, Llama-2-7B: retrain VerbMem "
               "20.75, KnowMem forget 33.32, KnowMem retain 53.79; target 58.29 / 62.93 / 54.31, "
               "PrivLeak -98.71",
+    # every strategy at the random coreset and the full forget set; every selector under NPO
+    board_selectors=("random", "full"),
+    board_strategies=("npo",),
 ))

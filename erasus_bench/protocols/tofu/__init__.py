@@ -18,4 +18,7 @@ CARD = register_card(ProtocolCard(
     published="TOFU's released evaluation logs (locuslab/tofu), forget10, Llama-2-7b-chat: "
               "finetuned model utility 0.6227, forget quality 1.834e-21 vs retain90; retain90 "
               "model utility 0.6137 (imported as the Llama-2-7b-chat-hf table where committed)",
+    # every strategy at the random coreset and the full forget set; every selector under NPO
+    board_selectors=("random", "full"),
+    board_strategies=("npo",),
 ))

@@ -1,9 +1,9 @@
-""""I don't know"-style refusals: the preferred answers of IdkDPO-style unlearning.
+""""I don't know"-style refusals: the target answers of IdkDPO and IdkNLL.
 
 open-unlearning's ``QAwithIdkDataset`` (``src/data/qa.py``) draws a random line of its
 ``data/idk.jsonl`` each time a forget item is fetched; we encode every response of our own fixed
-list for every forget question (``idk_tensors``) and IdkDPO draws one per item per fetch from the
-task's seeded generator.
+list for every forget question (``idk_tensors``) and IdkDPO / IdkNLL draw one per item per fetch
+from the task's seeded generator.
 """
 from __future__ import annotations
 

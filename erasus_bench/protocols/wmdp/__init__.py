@@ -12,6 +12,9 @@ _COMMON = dict(
     equivalence_margins={"wmdp_acc": 0.05, "mmlu_acc": 0.05},
     published="cais/Zephyr_RMU model card (letter format, zero-shot): zephyr-7b-beta WMDP-bio "
               "63.7, WMDP-cyber 44.0, MMLU 58.1; Zephyr_RMU 31.2, 28.2, 57.1",
+    # every strategy at the random coreset and the full forget set; every selector under RMU
+    board_selectors=("random", "full"),
+    board_strategies=("rmu",),
 )
 BIO = register_card(ProtocolCard(
     name="wmdp-bio",
